@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * dm-vdisk copy-on-write B+tree: 64-bit keys, fixed-size values per tree.
+ *
+ * A tree is named by its root block.  Every update returns a new root (the
+ * old one is left intact if it was shared or committed).  Writing to a
+ * shared node copies only the path from the root to the leaf; the copy takes
+ * references on the children (and the value type's inc() on leaf values).
+ *
+ * Values are stored little-endian as given; the value type's callbacks keep
+ * the counts of what values point to (data blocks, subtree roots):
+ *   inc(): called when a new reference to a value appears (leaf copied from
+ *          a shared one).  NOT called by vd_btree_insert for the inserted
+ *          value: the caller already owns that reference.
+ *   dec(): called when a value's reference goes away (overwritten, removed,
+ *          or its unshared leaf freed).
+ *   equal(): may be NULL; on overwrite with an equal value dec() is skipped
+ *          (and the caller's reference is dropped through dec() instead).
+ *
+ * Lookups take read locks only and may run concurrently with each other.
+ * Updates need the caller's writer exclusion (see vd-transaction-manager.h).
+ */
+#ifndef VD_BTREE_H
+#define VD_BTREE_H
+
+#include "vd-block-manager.h"
+
+struct vd_tm;
+
+struct vd_btree_value_type {
+	void *context;
+	u32 size;			/* bytes, <= VD_BTREE_MAX_VALUE_SIZE */
+	int (*inc)(void *context, const void *value);
+	int (*dec)(void *context, const void *value);
+	bool (*equal)(void *context, const void *value1, const void *value2);
+};
+
+struct vd_btree_info {
+	struct vd_tm *tm;
+	struct vd_btree_value_type vt;
+};
+
+/* Build an empty tree (one empty leaf). */
+int vd_btree_empty(struct vd_btree_info *info, vd_blk_t *root);
+
+/* 0 and the value, or -ENODATA. */
+int vd_btree_lookup(struct vd_btree_info *info, vd_blk_t root, u64 key, void *value);
+/* Smallest key >= @key / largest key <= @key; -ENODATA if none. */
+int vd_btree_lookup_next(struct vd_btree_info *info, vd_blk_t root, u64 key,
+			 u64 *rkey, void *value);
+int vd_btree_lookup_prev(struct vd_btree_info *info, vd_blk_t root, u64 key,
+			 u64 *rkey, void *value);
+
+/* Insert or overwrite; *inserted (may be NULL) = 1 if the key was new. */
+int vd_btree_insert(struct vd_btree_info *info, vd_blk_t root, u64 key,
+		    const void *value, vd_blk_t *new_root, int *inserted);
+/* Remove one key (dec() its value); -ENODATA if absent. */
+int vd_btree_remove(struct vd_btree_info *info, vd_blk_t root, u64 key,
+		    vd_blk_t *new_root);
+/*
+ * Remove every key in [begin, end) (dec() each value; subtrees that lie
+ * wholly in the range and are shared are dropped with a single decrement,
+ * without visiting their entries).  *nr_removed may be NULL.
+ */
+int vd_btree_remove_range(struct vd_btree_info *info, vd_blk_t root, u64 begin, u64 end,
+			  vd_blk_t *new_root, u64 *nr_removed);
+
+/* Visit keys in [begin, end) in order; a non-zero return from @fn stops. */
+typedef int (*vd_btree_iter_fn)(void *context, u64 key, const void *value);
+int vd_btree_iterate(struct vd_btree_info *info, vd_blk_t root, u64 begin, u64 end,
+		     vd_btree_iter_fn fn, void *context);
+
+/* O(1) snapshot: take a reference on the root; both names share all nodes. */
+int vd_btree_clone(struct vd_btree_info *info, vd_blk_t root);
+
+/* Drop a reference to a whole tree at once (unbounded work; small trees). */
+int vd_btree_del(struct vd_btree_info *info, vd_blk_t root);
+
+/*
+ * Incremental deletion: drop one reference to the tree at @root, doing at
+ * most about @budget node visits.  If the root is shared this is a single
+ * decrement.  Otherwise entries are removed from the left; when the budget
+ * runs out *done = 0 and *new_root is a valid, smaller tree to pass to the
+ * next step (store it durably, e.g. in the pending-deletion tree, and commit
+ * between steps).  *done = 1 means the reference is gone.
+ */
+int vd_btree_del_step(struct vd_btree_info *info, vd_blk_t root, unsigned int budget,
+		      vd_blk_t *new_root, int *done);
+
+/* Number of entries (walks the whole tree). */
+int vd_btree_count(struct vd_btree_info *info, vd_blk_t root, u64 *count);
+
+/*
+ * Walk every node reachable from @root, depth-first, in key order.  @fn
+ * sees each node once per reference; returning VD_BTREE_WALK_SKIP skips the
+ * node's children (e.g. a shared subtree already counted), < 0 aborts.
+ */
+#define VD_BTREE_WALK_SKIP 1
+
+struct vd_btree_walk_node {
+	vd_blk_t blocknr;
+	unsigned int depth;		/* root = 0 */
+	u64 lo, hi;			/* keys must lie in [lo, hi]; hi inclusive */
+	bool is_leaf;
+	u32 nr_entries;
+	u32 max_entries;
+	u32 value_size;
+	const __le64 *keys;
+	const void *values;		/* leaf: value_size bytes each; else __le64 */
+};
+
+typedef int (*vd_btree_walk_fn)(void *context, const struct vd_btree_walk_node *node);
+int vd_btree_walk(struct vd_btree_info *info, vd_blk_t root, vd_btree_walk_fn fn,
+		  void *context);
+
+/* Value types for common cases. */
+/* __le64 values that are data blocks counted in @data_sm (context = sm). */
+struct vd_space_map;
+void vd_btree_vt_sm_blocks(struct vd_btree_value_type *vt, struct vd_space_map *sm);
+/*
+ * __le64 mapping values (VD_MAP_* encoding in dm-vdisk-format.h): the data
+ * block VD_MAP_BLOCK(v) is counted in @data_sm.  Several fragments of one
+ * packed block each hold their own reference.
+ */
+void vd_btree_vt_mappings(struct vd_btree_value_type *vt, struct vd_space_map *data_sm);
+/*
+ * __le64 values that are roots of trees described by @sub (a two-level tree):
+ * inc takes a reference on the subtree root, dec drops it with vd_btree_del.
+ */
+void vd_btree_vt_subtrees(struct vd_btree_value_type *vt, struct vd_btree_info *sub);
+/* Plain values without references. */
+void vd_btree_vt_plain(struct vd_btree_value_type *vt, u32 size);
+
+#endif /* VD_BTREE_H */

@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * dm-vdisk on-disk metadata format.
+ *
+ * Everything here is little-endian and fixed-width.  Metadata lives on its own
+ * device in 4 KiB blocks.  Every metadata block starts with struct
+ * vd_block_header; the byte-level description is in
+ * Documentation/design/on-disk-format.rst.
+ *
+ * Checksum convention: csum = crc32c over bytes [4, 4096) of the block (i.e.
+ * everything after the csum field), seed 0xffffffff, result xor 0xffffffff
+ * (the standard CRC-32C), then xor the per-type magic's VD_CSUM_XOR
+ * (0 today).  In kernel terms:
+ *	~crc32c(~0, block + 4, 4092)
+ */
+#ifndef _UAPI_LINUX_DM_VDISK_FORMAT_H
+#define _UAPI_LINUX_DM_VDISK_FORMAT_H
+
+#include <linux/types.h>
+
+#define VD_METADATA_BLOCK_SIZE		4096U
+#define VD_METADATA_BLOCK_SHIFT		12
+#define VD_SECTOR_SHIFT			9
+#define VD_METADATA_SECTORS		(VD_METADATA_BLOCK_SIZE >> VD_SECTOR_SHIFT)
+#define VD_CSUM_SEED			0xffffffffU
+#define VD_CSUM_XOR			0xffffffffU
+
+/* Magics: one per block type ("VDxx" read as little-endian ASCII). */
+#define VD_MAGIC_SUPERBLOCK		0x42534456U	/* "VDSB" */
+#define VD_MAGIC_BTREE_NODE		0x4e424456U	/* "VDBN" */
+#define VD_MAGIC_SM_BITMAP		0x4d424456U	/* "VDBM" refcount block */
+
+/*
+ * Common header of every metadata block.
+ * @csum:    crc32c as described above (covers magic..end of block).
+ * @magic:   VD_MAGIC_*.
+ * @blocknr: the block's own location; a block found elsewhere is an error.
+ * @txn:     commit sequence number (struct vd_superblock.commit_seq) of the
+ *           transaction that wrote this block.
+ */
+struct vd_block_header {
+	__le32 csum;
+	__le32 magic;
+	__le64 blocknr;
+	__le64 txn;
+};
+
+#define VD_BLOCK_HEADER_SIZE		24U
+
+/* ---------------------------------------------------------------------- */
+/* Superblock: two commit slots, blocks 0 and 1.                          */
+/* ---------------------------------------------------------------------- */
+
+#define VD_SUPERBLOCK_NR_SLOTS		2U
+/* Slot used by commit sequence s is s % 2; the valid slot with the highest
+ * commit_seq is the current one.
+ */
+#define VD_SUPERBLOCK_SLOT(seq)		((seq) % VD_SUPERBLOCK_NR_SLOTS)
+#define VD_FORMAT_VERSION		1U
+
+/* compat: unknown bits may be ignored. */
+#define VD_FEATURE_COMPAT_NAME_MAP		(1ULL << 0)
+#define VD_FEATURE_COMPAT_SUPP			(VD_FEATURE_COMPAT_NAME_MAP)
+/* ro_compat: unknown bits force a read-only open. */
+#define VD_FEATURE_RO_COMPAT_FINGERPRINTS	(1ULL << 0)	/* dedup index */
+#define VD_FEATURE_RO_COMPAT_SUPP		(0ULL)
+/* incompat: unknown bits refuse the open. */
+#define VD_FEATURE_INCOMPAT_COMPRESSION		(1ULL << 0)	/* fragment slots */
+#define VD_FEATURE_INCOMPAT_SSD_TIER		(1ULL << 1)
+#define VD_FEATURE_INCOMPAT_REPLICATION		(1ULL << 2)
+#define VD_FEATURE_INCOMPAT_SUPP		(0ULL)
+
+/*
+ * Root of one space map (see Documentation/design/metadata.rst).
+ * @nr_blocks:     blocks tracked.
+ * @nr_allocated:  blocks with a non-zero reference count (O(1) free count).
+ * @index_root:    B+tree: key = bitmap number, value = struct vd_sm_index_entry.
+ * @overflow_root: B+tree: key = block, value = __le64 count, for blocks whose
+ *                 bitmap count byte is VD_SM_COUNT_OVERFLOW.
+ * @alloc_cursor:  where the next allocation search starts.
+ */
+struct vd_sm_root {
+	__le64 nr_blocks;
+	__le64 nr_allocated;
+	__le64 index_root;
+	__le64 overflow_root;
+	__le64 alloc_cursor;
+	__le64 reserved[3];
+};
+
+#define VD_SM_ROOT_SIZE			64U
+
+/* Named tree roots in the superblock (0 = absent). */
+enum vd_tree_root_index {
+	VD_ROOT_VDISKS = 0,		/* vdisk id -> mapping tree root */
+	VD_ROOT_DETAILS = 1,		/* vdisk id -> struct vd_disk_details */
+	VD_ROOT_PENDING_DELETE = 2,	/* trees being deleted incrementally */
+	VD_ROOT_FINGERPRINTS = 3,	/* reserved: dedup fingerprint index */
+	VD_ROOT_REPLICATION = 4,	/* reserved: replication state */
+	VD_ROOT_NAME_MAP = 5,		/* reserved: vdisk name -> id */
+	VD_NR_TREE_ROOTS = 16
+};
+
+/* Space maps kept in the superblock. */
+enum vd_sm_index {
+	VD_SM_METADATA = 0,
+	VD_SM_DATA = 1,
+	VD_SM_SSD = 2,			/* reserved: SSD tier */
+	VD_NR_SPACE_MAPS = 4
+};
+
+struct vd_superblock {
+	struct vd_block_header hdr;	/*    0 */
+	__le32 version;			/*   24 */
+	__le32 metadata_block_size;	/*   28: bytes, 4096 */
+	__le64 compat_flags;		/*   32 */
+	__le64 ro_compat_flags;		/*   40 */
+	__le64 incompat_flags;		/*   48 */
+	__u8 uuid[16];			/*   56 */
+	__le32 data_block_size;		/*   72: sectors */
+	__le32 flags;			/*   76: VD_SB_FLAG_* */
+	__le64 nr_data_blocks;		/*   80 */
+	__le64 nr_metadata_blocks;	/*   88 */
+	__le64 transaction_id;		/*   96: pool level, set_transaction_id */
+	__le64 commit_seq;		/*  104: bumped by every commit */
+	__le64 held_root;		/*  112: metadata snapshot, 0 = none */
+	__le64 time;			/*  120: snapshot time counter */
+	__le64 reserved1[8];		/*  128 */
+	struct vd_sm_root sm_roots[VD_NR_SPACE_MAPS];	/*  192 (4 x 64) */
+	__le64 tree_roots[VD_NR_TREE_ROOTS];		/*  448 (16 x 8) */
+	__u8 reserved2[VD_METADATA_BLOCK_SIZE - 576];	/*  576 */
+};
+
+#define VD_SB_FLAG_NEEDS_CHECK		(1U << 0)
+
+/* ---------------------------------------------------------------------- */
+/* B+tree node.                                                           */
+/* ---------------------------------------------------------------------- */
+
+#define VD_BTREE_NODE_INTERNAL		(1U << 0)
+#define VD_BTREE_NODE_LEAF		(1U << 1)
+
+/*
+ * Keys are __le64, strictly increasing.  In an internal node key[i] is the
+ * lowest key of child i (child i covers [key[i], key[i+1])), and values are
+ * __le64 child block numbers.  Leaves hold value_size-byte values.  The keys
+ * array has max_entries slots followed by the values array.
+ */
+struct vd_btree_node_header {
+	struct vd_block_header hdr;	/*  0 */
+	__le32 flags;			/* 24 */
+	__le32 nr_entries;		/* 28 */
+	__le32 max_entries;		/* 32 */
+	__le32 value_size;		/* 36 */
+	__le64 reserved;		/* 40 */
+};
+
+#define VD_BTREE_NODE_HEADER_SIZE	48U
+#define VD_BTREE_MAX_VALUE_SIZE		1024U
+/* max_entries for a given value size; kept a multiple of 3 (so that three-way
+ * rebalancing splits evenly) is not required: any value <= this is accepted.
+ */
+#define VD_BTREE_MAX_ENTRIES(vsize) \
+	((VD_METADATA_BLOCK_SIZE - VD_BTREE_NODE_HEADER_SIZE) / (8U + (vsize)))
+
+/* ---------------------------------------------------------------------- */
+/* Space maps: refcount ("bitmap") blocks and index entries.              */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * One byte per block: 0..254 is the count; VD_SM_COUNT_OVERFLOW means the
+ * count (>= 255) is in the overflow tree.
+ */
+#define VD_SM_COUNT_OVERFLOW		255U
+#define VD_SM_BITMAP_HEADER_SIZE	32U
+#define VD_SM_ENTRIES_PER_BITMAP	(VD_METADATA_BLOCK_SIZE - VD_SM_BITMAP_HEADER_SIZE)
+
+struct vd_sm_bitmap {
+	struct vd_block_header hdr;
+	__le32 nr_free;			/* blocks with count 0 in this bitmap */
+	__le32 reserved;
+	__u8 counts[VD_SM_ENTRIES_PER_BITMAP];
+};
+
+/* Value of the space map index tree (key = bitmap number). */
+struct vd_sm_index_entry {
+	__le64 blocknr;			/* location of the vd_sm_bitmap */
+	__le32 nr_free;			/* copy of the bitmap's nr_free */
+	__le32 first_free;		/* no free entry below this index */
+};
+
+/* ---------------------------------------------------------------------- */
+/* Pool metadata values.                                                  */
+/* ---------------------------------------------------------------------- */
+
+#define VD_DISK_FLAG_SNAPSHOT		(1U << 0)	/* created by snapshot */
+#define VD_DISK_FLAG_DELETING		(1U << 1)
+
+/* Value of the details tree (key = vdisk id). */
+struct vd_disk_details {
+	__le64 size_sectors;
+	__le64 creation_time;		/* superblock time at creation */
+	__le64 snapshot_time;		/* time of the last snapshot taken of it */
+	__le64 origin_id;		/* parent for snapshots, else ~0 */
+	__le64 mapped_blocks;
+	__le64 transaction_id;		/* txn of the last change */
+	__le32 flags;
+	__le32 reserved0;
+	__le64 reserved[3];
+};
+
+#define VD_DISK_DETAILS_SIZE		80U
+#define VD_DISK_NO_ORIGIN		(~0ULL)
+
+/*
+ * Mapping value (leaf value of a vdisk's mapping tree, key = virtual block):
+ *   bits  0..47  physical data block number
+ *   bit   48     block lives on the SSD tier
+ *   bits 49..52  compression fragment slot: 0 = not compressed, else the
+ *                fragment's slot (1..15) inside a shared packed block
+ *   bits 53..63  reserved, must be zero
+ */
+#define VD_MAP_BLOCK_BITS		48
+#define VD_MAP_BLOCK_MASK		((1ULL << VD_MAP_BLOCK_BITS) - 1)
+#define VD_MAP_SSD			(1ULL << 48)
+#define VD_MAP_SLOT_SHIFT		49
+#define VD_MAP_SLOT_BITS		4
+#define VD_MAP_SLOT_MASK		(((1ULL << VD_MAP_SLOT_BITS) - 1) << VD_MAP_SLOT_SHIFT)
+#define VD_MAP_MAX_SLOT			((1U << VD_MAP_SLOT_BITS) - 1)
+#define VD_MAP_RESERVED_MASK		(~((1ULL << 53) - 1))
+
+#define VD_MAP_PACK(block, ssd, slot) \
+	(((__u64)(block) & VD_MAP_BLOCK_MASK) | ((ssd) ? VD_MAP_SSD : 0) | \
+	 (((__u64)(slot) << VD_MAP_SLOT_SHIFT) & VD_MAP_SLOT_MASK))
+#define VD_MAP_BLOCK(v)			((v) & VD_MAP_BLOCK_MASK)
+#define VD_MAP_IS_SSD(v)		(!!((v) & VD_MAP_SSD))
+#define VD_MAP_SLOT(v)			((unsigned int)(((v) & VD_MAP_SLOT_MASK) >> VD_MAP_SLOT_SHIFT))
+
+/* ---------------------------------------------------------------------- */
+/* Compile-time size checks.                                              */
+/* ---------------------------------------------------------------------- */
+
+#ifdef __cplusplus
+#define VD_STATIC_ASSERT(e, m) static_assert(e, m)
+#else
+#define VD_STATIC_ASSERT(e, m) _Static_assert(e, m)
+#endif
+
+VD_STATIC_ASSERT(sizeof(struct vd_block_header) == VD_BLOCK_HEADER_SIZE, "block header");
+VD_STATIC_ASSERT(sizeof(struct vd_sm_root) == VD_SM_ROOT_SIZE, "sm root");
+VD_STATIC_ASSERT(sizeof(struct vd_superblock) == VD_METADATA_BLOCK_SIZE, "superblock");
+VD_STATIC_ASSERT(sizeof(struct vd_btree_node_header) == VD_BTREE_NODE_HEADER_SIZE, "node");
+VD_STATIC_ASSERT(sizeof(struct vd_sm_bitmap) == VD_METADATA_BLOCK_SIZE, "bitmap");
+VD_STATIC_ASSERT(sizeof(struct vd_sm_index_entry) == 16, "index entry");
+VD_STATIC_ASSERT(sizeof(struct vd_disk_details) == VD_DISK_DETAILS_SIZE, "details");
+
+#endif /* _UAPI_LINUX_DM_VDISK_FORMAT_H */
