@@ -1,0 +1,112 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# dm-vdisk: top-level build.  `make help` lists the targets.
+#
+# Kernel:  the module is built with Kbuild against KDIR (default: the headers of
+#          the kernel that Debian's linux-headers-amd64 points at, see
+#          scripts/kver.sh).  KERNEL=debug builds and uses the debug kernel tree
+#          made by scripts/kernel/build-debug-kernel.sh instead.
+# Userspace: tools and unit tests build into $(BUILD).
+
+KERNEL ?= stock
+BUILD  ?= $(CURDIR)/build
+
+ifeq ($(KERNEL),debug)
+KDIR   ?= $(BUILD)/kernel-debug/linux
+KVER   ?= $(shell cat $(BUILD)/kernel-debug/kernelrelease 2>/dev/null)
+else ifeq ($(KERNEL),stock)
+KVER   ?= $(shell scripts/kver.sh)
+KDIR   ?= /lib/modules/$(KVER)/build
+else
+$(error KERNEL must be 'stock' or 'debug', not '$(KERNEL)')
+endif
+
+PREFIX ?= /usr/local
+# Extra flags for Kbuild (W=1 warnings, C=2 sparse) are passed through.
+KBUILD_ARGS := $(if $(W),W=$(W)) $(if $(C),C=$(C))
+
+export KERNEL KDIR KVER BUILD
+
+.PHONY: all module tools deps install uninstall lint check check-unit check-vm \
+	check-fuzz fuzz demo vm-shell debug-kernel clean help
+
+all: module tools
+
+help:
+	@echo "make deps          install build/test dependencies (apt, idempotent)"
+	@echo "make               build dm-vdisk.ko and the userspace tools"
+	@echo "make W=1           the same with the kernel's extra warnings"
+	@echo "make check         W=1 build, checkpatch, sparse, unit tests, VM selftests"
+	@echo "make check-unit    userspace unit tests only (ASan+UBSan)"
+	@echo "make check-vm      VM selftests only; T=name runs one"
+	@echo "make check KERNEL=debug   the same on the KASAN/lockdep debug kernel"
+	@echo "make demo          boot the VM and walk through dm-vdisk"
+	@echo "make vm-shell      boot the test VM with an interactive shell"
+	@echo "make debug-kernel  build (or reuse) the cached debug kernel"
+	@echo "make install       install dm-vdisk.ko and the tools on this host"
+
+# Kbuild keeps its objects in the source tree, so switching between the stock
+# and the debug kernel must not reuse objects built for the other one.
+module:
+	@test -d "$(KDIR)" || { echo "no kernel tree at '$(KDIR)': run 'make deps'" \
+		"(or 'make debug-kernel' for KERNEL=debug)" >&2; exit 1; }
+	@mkdir -p $(BUILD)
+	@if [ "$$(cat $(BUILD)/.module-kdir 2>/dev/null)" != "$(KDIR)" ]; then \
+		$(MAKE) -C $(KDIR) M=$(CURDIR) clean >/dev/null; \
+		echo "$(KDIR)" > $(BUILD)/.module-kdir; fi
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KBUILD_ARGS) modules
+
+tools:
+	$(MAKE) -C userspace BUILD=$(BUILD)
+
+deps:
+	scripts/deps.sh
+
+install: all
+	install -D -m 0644 drivers/md/vdisk/dm-vdisk.ko \
+		$(DESTDIR)/lib/modules/$(KVER)/updates/dm-vdisk.ko
+	$(MAKE) -C userspace BUILD=$(BUILD) PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) install
+	@if [ -z "$(DESTDIR)" ]; then depmod -a $(KVER); \
+		echo "installed: load it with 'modprobe dm-vdisk'"; fi
+
+uninstall:
+	rm -f $(DESTDIR)/lib/modules/$(KVER)/updates/dm-vdisk.ko
+	$(MAKE) -C userspace BUILD=$(BUILD) PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) uninstall
+	@if [ -z "$(DESTDIR)" ]; then depmod -a $(KVER); fi
+
+# Style and static checks on our kernel sources (checkpatch --strict, sparse).
+lint:
+	scripts/lint/checkpatch.sh
+	scripts/lint/sparse.sh
+
+check-unit:
+	$(MAKE) -C tests/unit BUILD=$(BUILD) check
+
+check-vm: module tools
+	scripts/vm/run-selftests.sh --kernel $(KERNEL) $(if $(T),--test $(T))
+
+check-fuzz:
+	$(MAKE) -C tests/fuzz BUILD=$(BUILD) check
+
+fuzz:
+	$(MAKE) -C tests/fuzz BUILD=$(BUILD) fuzz $(if $(SECONDS),SECONDS=$(SECONDS))
+
+# The whole suite; every stage reports TAP into $(BUILD)/results and the last
+# line is the aggregate "N passed, N failed, N skipped".
+check:
+	scripts/check.sh
+
+demo: module tools
+	scripts/vm/demo.sh --kernel $(KERNEL)
+
+vm-shell: module tools
+	scripts/vm/vm-shell.sh --kernel $(KERNEL)
+
+debug-kernel:
+	scripts/kernel/build-debug-kernel.sh
+
+clean:
+	@if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
+	$(MAKE) -C userspace BUILD=$(BUILD) clean
+	$(MAKE) -C tests/unit BUILD=$(BUILD) clean
+	rm -rf $(BUILD)/bin $(BUILD)/unit $(BUILD)/results $(BUILD)/vm $(BUILD)/.module-kdir

@@ -1,0 +1,70 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make check: the whole suite, in this order, each stage reporting TAP into
+# $BUILD/results/ (see Documentation/dev/conventions.rst):
+#   1. W=1 build of the module and the tools (any compiler warning fails)
+#   2. checkpatch --strict and sparse on our kernel sources
+#   3. userspace unit, model, crash and corruption tests (ASan + UBSan)
+#   4. short fuzz runs
+#   5. the VM rig's self-test (it must catch a WARN, an oops, a failing test)
+#   6. the VM selftests on the stock kernel, or on the debug kernel with
+#      KERNEL=debug
+# A failing stage does not stop the later ones; the last line is the total
+# "N passed, N failed, N skipped" and the exit status is non-zero on failure.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+export BUILD=${BUILD:-$top/build}
+KERNEL=${KERNEL:-stock}
+results=$BUILD/results
+rm -rf "$results"
+mkdir -p "$results"
+
+stage() { printf '\n=== %s (%s)\n' "$1" "$(date +%T)"; }
+
+# A one-line TAP result for a build step: fails on a non-zero exit or on any
+# warning in the log.
+build_step() {
+	local name=$1; shift
+	local log=$BUILD/$name.log
+	if "$@" >"$log" 2>&1 && ! grep -qiE '(^|[^a-z])(warning|error):' "$log"; then
+		printf 'TAP version 13\n1..1\nok 1 - %s\n' "$name" >"$results/$name.tap"
+	else
+		printf 'TAP version 13\n1..1\nnot ok 1 - %s (see %s)\n' "$name" "$log" \
+			>"$results/$name.tap"
+		grep -iE 'warning|error' "$log" | head -n 20
+	fi
+	cat "$results/$name.tap"
+}
+
+if [ "$KERNEL" = debug ]; then
+	stage "debug kernel"
+	build_step debug-kernel scripts/kernel/build-debug-kernel.sh
+fi
+
+stage "build (W=1)"
+build_step build-module make --no-print-directory module W=1
+build_step build-tools make --no-print-directory tools
+
+stage "checkpatch"
+scripts/tap-run.sh checkpatch scripts/lint/checkpatch.sh
+stage "sparse"
+scripts/tap-run.sh sparse scripts/lint/sparse.sh
+
+stage "unit tests"
+make --no-print-directory -C tests/unit check
+
+if [ -f tests/fuzz/Makefile ]; then
+	stage "fuzz (short)"
+	make --no-print-directory -C tests/fuzz check
+fi
+
+stage "VM rig self-test"
+scripts/tap-run.sh rig scripts/vm/rig-selftest.sh
+
+stage "VM selftests ($KERNEL kernel)"
+scripts/vm/run-selftests.sh --kernel "$KERNEL" ${T:+--test "$T"}
+
+stage "summary"
+scripts/tap-summary.sh "$results"/*.tap
