@@ -12,13 +12,13 @@
 # lockdep, hung task, panic...) at any time during the run.
 #
 #   --test NAME       run only NAME (repeatable, or NAME,NAME)
-#   --script PATH     run one guest script (path inside the VM) as test
-#                     "script" instead of the selftests (rig self-test)
+#   --script PATH     run one guest script (path inside the VM) instead of
+#                     the selftests, as test "<basename of PATH without .sh>"
 #   --results DIR     where the .tap files go (default build/results)
 #   --name NAME       VM name: logs in build/vm/NAME/ (default selftests-<kernel>)
 #   --mem SIZE        guest memory (default 2G)
 #   --verbose         echo the console while the VM runs
-#   --append/--net-listen/--net-connect/--mac ARG   passed to run-vm.sh
+#   --smp/--append/--net-listen/--net-connect/--mac ARG   passed to run-vm.sh
 #
 # Disks: every "# vdisk-disks: SIZE..." header of the selected tests adds up
 # to one set of sparse virtio disks (disk N is as big as the largest SIZE
@@ -41,20 +41,23 @@ while [ $# -gt 0 ]; do
 	--name) name=$2; shift 2 ;;
 	--mem) mem=$2; shift 2 ;;
 	--verbose) verbose=1; shift ;;
-	--append|--net-listen|--net-connect|--mac) vm_extra+=("$1" "$2"); shift 2 ;;
+	--smp|--append|--net-listen|--net-connect|--mac) vm_extra+=("$1" "$2"); shift 2 ;;
 	-h|--help) sed -n '3,30s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) vm_die "unknown argument '$1'" ;;
 	esac
 done
 vm_kernel_setup "$kernel"
 results=${results:-$VM_BUILD/results}
+# scripts/tap-run.sh writes to $BUILD/results: the directory must be so named.
+[ "${results##*/}" = results ] || vm_die "--results must name a directory called 'results'"
 name=${name:-selftests-$kernel}
 prefix=vm-$kernel-
 sdir=$VM_TOP/tests/selftests
 mkdir -p "$results"
 
 if [ -n "$script" ]; then
-	tests=(script)
+	t=${script##*/}
+	tests=("${t%.sh}")
 	run_args=(--run script --append "vdisk.script=$script")
 else
 	if [ ${#tests[@]} -eq 0 ]; then

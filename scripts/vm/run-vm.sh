@@ -12,6 +12,7 @@
 #   --disk SIZE            add a virtio disk backed by a fresh sparse file
 #                          (repeatable; SIZE as for truncate: 1G, 256M)
 #   --mem SIZE             guest memory (default 2G)
+#   --smp N                virtual CPUs (default 2)
 #   --timeout SECONDS      hard limit, qemu is killed after it (default 600)
 #   --name NAME            files go to build/vm/NAME/ (default "vm")
 #   --net-listen PORT      virtio-net on a qemu socket netdev, listening on
@@ -32,7 +33,7 @@
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 
-kernel=stock initramfs= run=none append= mem=2G timeout=600 name=vm
+kernel=stock initramfs= run=none append= mem=2G smp=2 timeout=600 name=vm
 net= mac=52:54:00:12:34:56 interactive=0 quiet=0
 disks=()
 while [ $# -gt 0 ]; do
@@ -43,6 +44,7 @@ while [ $# -gt 0 ]; do
 	--append) append="$append $2"; shift 2 ;;
 	--disk) disks+=("$2"); shift 2 ;;
 	--mem) mem=$2; shift 2 ;;
+	--smp) smp=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--name) name=$2; shift 2 ;;
 	--net-listen) net="listen=127.0.0.1:$2"; shift 2 ;;
@@ -50,7 +52,7 @@ while [ $# -gt 0 ]; do
 	--mac) mac=$2; shift 2 ;;
 	--interactive) interactive=1; shift ;;
 	--quiet) quiet=1; shift ;;
-	-h|--help) sed -n '3,32s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,33s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) vm_die "unknown argument '$1'" ;;
 	esac
 done
@@ -63,7 +65,7 @@ mkdir -p "$out"
 console=$out/console.log results=$out/results.log
 rm -f "$console" "$results" "$out"/disk*.img
 
-base=(qemu-system-x86_64 -cpu max -smp 2 -m "$mem" -no-reboot
+base=(qemu-system-x86_64 -cpu max -smp "$smp" -m "$mem" -no-reboot
 	-kernel "$VM_KIMAGE" -initrd "$initramfs"
 	-display none -vga none -parallel none -nodefaults)
 

@@ -5,7 +5,8 @@
 #
 #   run-tests.sh [NAME,NAME...]   selftests from /vdisk/selftests (all of
 #                                 TESTS, in its order, when no list is given)
-#   run-tests.sh --script PATH    one arbitrary guest script, as test "script"
+#   run-tests.sh --script PATH    one arbitrary guest script, as a test named
+#                                 after its file (PATH without .sh)
 #
 # Each test's stdout+stderr goes to the results port (/dev/ttyS1) framed by
 #   @@VDISK-TEST-BEGIN <name>
@@ -58,7 +59,8 @@ run_one() {	# NAME PATH
 
 status=0
 if [ "$1" = --script ]; then
-	run_one script "$2" || status=1
+	n=${2##*/}
+	run_one "${n%.sh}" "$2" || status=1
 else
 	list=$(echo "$1" | tr ',' ' ')
 	[ -n "$list" ] || list=$(sed 's/#.*//' "$dir/TESTS")
