@@ -1,0 +1,609 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dm-vdisk metadata checker: structure of every tree, details and snapshot
+ * lineage, and every reference count rebuilt from scratch.
+ */
+#define pr_fmt(fmt) "vdisk-check: " fmt
+
+#include <linux/errno.h>
+#include <linux/kernel.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#ifdef __KERNEL__
+#include <linux/stdarg.h>
+#else
+#include <stdarg.h>
+#endif
+
+#include "vd-check.h"
+#include "vd-btree.h"
+#include "vd-pool-metadata.h"
+#include "vd-space-map.h"
+#include "vd-transaction-manager.h"
+
+#ifndef __printf
+#define __printf(a, b) __attribute__((format(printf, a, b)))
+#endif
+
+enum tree_kind { T_VDISKS, T_DETAILS, T_PENDING, T_MAPPING };
+
+static const char * const tree_names[] = {
+	[T_VDISKS] = "vdisks", [T_DETAILS] = "details",
+	[T_PENDING] = "pending-deletion", [T_MAPPING] = "mapping",
+};
+
+struct root_ref {
+	u64 key;			/* vdisk id or pending sequence */
+	vd_blk_t root;
+	bool pending;
+};
+
+struct detail {
+	u64 id;
+	struct vd_disk_details d;
+};
+
+struct checker {
+	struct vd_check_report *rep;
+	struct vd_block_manager *bm;
+	struct vd_tm *tm;
+	struct vd_space_map *msm, *dsm;
+	struct vd_superblock sb;
+	u64 nr_meta, nr_data, seq;
+	u32 *mcount, *dcount;
+	bool walk_failed;
+	/* Collected from the checked image's vdisks/pending/details trees. */
+	struct root_ref *roots;
+	u64 nr_roots, roots_alloc;
+	struct detail *details;
+	u64 nr_details, details_alloc;
+	/* Current walk. */
+	enum tree_kind kind;
+	bool collect;			/* values of this tree are checked/collected */
+	int leaf_depth;
+	u64 owner;			/* vdisk id of the mapping tree, or ~0 */
+	char buf[256];
+};
+
+static void __printf(3, 4) report(struct checker *c, enum vd_check_level level,
+				  const char *fmt, ...)
+{
+	va_list ap;
+
+	if (level == VD_CHECK_ERROR)
+		c->rep->nr_errors++;
+	else if (level == VD_CHECK_WARNING)
+		c->rep->nr_warnings++;
+	if (!c->rep->msg)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(c->buf, sizeof(c->buf), fmt, ap);
+	va_end(ap);
+	c->rep->msg(c->rep->context, level, c->buf);
+}
+
+static void *grow(void *p, u64 *alloc, u64 nr, size_t size)
+{
+	u64 n = *alloc ? *alloc * 2 : 64;
+	void *q;
+
+	if (nr < *alloc)
+		return p;
+	q = kvmalloc_array(n, size, GFP_KERNEL);
+	if (!q)
+		return NULL;
+	if (nr)
+		memcpy(q, p, nr * size);
+	kvfree(p);
+	*alloc = n;
+	return q;
+}
+
+static int count_meta(void *context, vd_blk_t b)
+{
+	struct checker *c = context;
+
+	if (b >= c->nr_meta) {
+		report(c, VD_CHECK_ERROR, "space map structure points to block %llu, beyond the %llu metadata blocks",
+		       (unsigned long long)b, (unsigned long long)c->nr_meta);
+		return 0;
+	}
+	if (c->mcount[b] < U32_MAX)
+		c->mcount[b]++;
+	return 0;
+}
+
+static void check_mapping_value(struct checker *c, u64 vblock, u64 v, vd_blk_t leaf)
+{
+	vd_blk_t b = VD_MAP_BLOCK(v);
+
+	if (v & (VD_MAP_RESERVED_MASK | VD_MAP_SSD | VD_MAP_SLOT_MASK))
+		report(c, VD_CHECK_ERROR, "mapping leaf %llu: vblock %llu has flag bits 0x%llx that no enabled feature uses",
+		       (unsigned long long)leaf, (unsigned long long)vblock,
+		       (unsigned long long)(v & ~VD_MAP_BLOCK_MASK));
+	if (b >= c->nr_data) {
+		report(c, VD_CHECK_ERROR, "mapping leaf %llu: vblock %llu maps to data block %llu, beyond the %llu data blocks",
+		       (unsigned long long)leaf, (unsigned long long)vblock,
+		       (unsigned long long)b, (unsigned long long)c->nr_data);
+		return;
+	}
+	if (c->dcount[b] < U32_MAX)
+		c->dcount[b]++;
+	c->rep->nr_mappings++;
+}
+
+static int add_root(struct checker *c, u64 key, vd_blk_t root, bool pending)
+{
+	c->roots = grow(c->roots, &c->roots_alloc, c->nr_roots, sizeof(*c->roots));
+	if (!c->roots)
+		return -ENOMEM;
+	c->roots[c->nr_roots++] = (struct root_ref) { key, root, pending };
+	return 0;
+}
+
+static int visit_node(void *context, const struct vd_btree_walk_node *n)
+{
+	struct checker *c = context;
+	/* The walk hands out pointers into the locked block: keys follow the header. */
+	const struct vd_btree_node_header *h =
+		(const void *)((const u8 *)n->keys - VD_BTREE_NODE_HEADER_SIZE);
+	const char *tn = tree_names[c->kind];
+	vd_blk_t b = n->blocknr;
+	u32 vsize, i;
+	int r;
+
+	if (b < VD_SUPERBLOCK_NR_SLOTS || b >= c->nr_meta) {
+		report(c, VD_CHECK_ERROR, "%s tree: node at block %llu, outside the metadata area",
+		       tn, (unsigned long long)b);
+		return VD_BTREE_WALK_SKIP;
+	}
+	if (c->mcount[b] < U32_MAX)
+		c->mcount[b]++;
+	/* Shared node already checked (and its children counted) once. */
+	if (c->mcount[b] > 1)
+		return VD_BTREE_WALK_SKIP;
+	if (le64_to_cpu(h->hdr.txn) > c->seq)
+		report(c, VD_CHECK_ERROR, "%s tree: block %llu was written by transaction %llu, after the last commit %llu",
+		       tn, (unsigned long long)b, (unsigned long long)le64_to_cpu(h->hdr.txn),
+		       (unsigned long long)c->seq);
+	if (n->depth && !n->nr_entries)
+		report(c, VD_CHECK_ERROR, "%s tree: non-root node %llu is empty", tn,
+		       (unsigned long long)b);
+	for (i = 0; i < n->nr_entries; i++) {
+		u64 k = le64_to_cpu(n->keys[i]);
+
+		if (i && k <= le64_to_cpu(n->keys[i - 1])) {
+			report(c, VD_CHECK_ERROR, "%s tree: block %llu: key %u (%llu) not above the previous one",
+			       tn, (unsigned long long)b, i, (unsigned long long)k);
+			break;
+		}
+		if (k < n->lo || k > n->hi) {
+			report(c, VD_CHECK_ERROR, "%s tree: block %llu: key %llu outside its parent's range [%llu, %llu]",
+			       tn, (unsigned long long)b, (unsigned long long)k,
+			       (unsigned long long)n->lo, (unsigned long long)n->hi);
+			break;
+		}
+	}
+	if (!n->is_leaf)
+		return 0;
+	if (c->leaf_depth < 0) {
+		c->leaf_depth = n->depth;
+	} else if (c->leaf_depth != (int)n->depth) {
+		report(c, VD_CHECK_ERROR, "%s tree: leaf %llu at depth %u, other leaves at depth %d",
+		       tn, (unsigned long long)b, n->depth, c->leaf_depth);
+	}
+	vsize = c->kind == T_DETAILS ? sizeof(struct vd_disk_details) : sizeof(__le64);
+	if (n->value_size != vsize) {
+		report(c, VD_CHECK_ERROR, "%s tree: leaf %llu has %u-byte values, expected %u",
+		       tn, (unsigned long long)b, n->value_size, vsize);
+		return 0;
+	}
+	for (i = 0; i < n->nr_entries; i++) {
+		const u8 *val = (const u8 *)n->values + (size_t)i * vsize;
+		u64 k = le64_to_cpu(n->keys[i]);
+		u64 v = vsize == 8 ? le64_to_cpu(*(const __le64 *)val) : 0;
+
+		switch (c->kind) {
+		case T_MAPPING:
+			check_mapping_value(c, k, v, b);
+			break;
+		case T_VDISKS:
+		case T_PENDING:
+			r = add_root(c, k, v, c->kind == T_PENDING);
+			if (r)
+				return r;
+			break;
+		case T_DETAILS:
+			if (!c->collect)
+				break;
+			c->details = grow(c->details, &c->details_alloc, c->nr_details,
+					  sizeof(*c->details));
+			if (!c->details)
+				return -ENOMEM;
+			c->details[c->nr_details].id = k;
+			memcpy(&c->details[c->nr_details].d, val, sizeof(struct vd_disk_details));
+			c->nr_details++;
+			break;
+		}
+	}
+	return 0;
+}
+
+static void walk(struct checker *c, enum tree_kind kind, vd_blk_t root, u64 owner)
+{
+	struct vd_btree_info info = { .tm = c->tm };
+	int r;
+
+	vd_btree_vt_plain(&info.vt, kind == T_DETAILS ? sizeof(struct vd_disk_details) : 8);
+	c->kind = kind;
+	c->leaf_depth = -1;
+	c->owner = owner;
+	if (root < VD_SUPERBLOCK_NR_SLOTS || root >= c->nr_meta) {
+		report(c, VD_CHECK_ERROR, "%s tree root %llu is outside the metadata area",
+		       tree_names[kind], (unsigned long long)root);
+		c->walk_failed = true;
+		return;
+	}
+	r = vd_btree_walk(&info, root, visit_node, c);
+	if (r == -ENOMEM) {
+		c->walk_failed = true;
+		report(c, VD_CHECK_ERROR, "out of memory while walking the %s tree", tree_names[kind]);
+	} else if (r < 0) {
+		c->walk_failed = true;
+		if (kind == T_MAPPING && owner != U64_MAX)
+			report(c, VD_CHECK_ERROR, "mapping tree of vdisk %llu (root %llu) is unreadable (error %d, see the log for the block)",
+			       (unsigned long long)owner, (unsigned long long)root, r);
+		else
+			report(c, VD_CHECK_ERROR, "%s tree (root %llu) is unreadable (error %d, see the log for the block)",
+			       tree_names[kind], (unsigned long long)root, r);
+	}
+}
+
+/* Walk one image's trees; @collect: this is the image whose details we check. */
+static int walk_image(struct checker *c, const __le64 *tree_roots, bool collect)
+{
+	u64 first = c->nr_roots, i;
+
+	c->collect = collect;
+	walk(c, T_VDISKS, le64_to_cpu(tree_roots[VD_ROOT_VDISKS]), U64_MAX);
+	walk(c, T_DETAILS, le64_to_cpu(tree_roots[VD_ROOT_DETAILS]), U64_MAX);
+	walk(c, T_PENDING, le64_to_cpu(tree_roots[VD_ROOT_PENDING_DELETE]), U64_MAX);
+	c->collect = false;
+	for (i = first; i < c->nr_roots; i++)
+		walk(c, T_MAPPING, c->roots[i].root, c->roots[i].pending ? U64_MAX : c->roots[i].key);
+	if (!collect)
+		c->nr_roots = first;
+	return 0;
+}
+
+static const struct detail *find_detail(struct checker *c, u64 id)
+{
+	u64 lo = 0, hi = c->nr_details;
+
+	while (lo < hi) {
+		u64 mid = lo + (hi - lo) / 2;
+
+		if (c->details[mid].id == id)
+			return &c->details[mid];
+		if (c->details[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static void check_vdisk(struct checker *c, const struct root_ref *rr)
+{
+	struct vd_btree_info info = { .tm = c->tm };
+	const struct detail *d = find_detail(c, rr->key);
+	u64 count = 0, size_blocks, last;
+	u32 dbs = le32_to_cpu(c->sb.data_block_size);
+	__le64 le;
+	int r;
+
+	vd_btree_vt_plain(&info.vt, 8);
+	c->rep->nr_vdisks++;
+	if (!d) {
+		report(c, VD_CHECK_ERROR, "vdisk %llu (mapping root %llu) has no details entry",
+		       (unsigned long long)rr->key, (unsigned long long)rr->root);
+		return;
+	}
+	if (le32_to_cpu(d->d.flags) & VD_DISK_FLAG_DELETING)
+		report(c, VD_CHECK_ERROR, "vdisk %llu is live but its details say it is deleted",
+		       (unsigned long long)rr->key);
+	r = vd_btree_count(&info, rr->root, &count);
+	if (r)
+		return;		/* already reported by the walk */
+	if (count != le64_to_cpu(d->d.mapped_blocks))
+		report(c, VD_CHECK_ERROR, "vdisk %llu: details say %llu mapped blocks, its tree (root %llu) has %llu",
+		       (unsigned long long)rr->key,
+		       (unsigned long long)le64_to_cpu(d->d.mapped_blocks),
+		       (unsigned long long)rr->root, (unsigned long long)count);
+	size_blocks = DIV_ROUND_UP(le64_to_cpu(d->d.size_sectors), dbs);
+	if (size_blocks && !vd_btree_lookup_prev(&info, rr->root, U64_MAX, &last, &le) &&
+	    last >= size_blocks)
+		report(c, VD_CHECK_ERROR, "vdisk %llu: block %llu is mapped beyond its size of %llu blocks",
+		       (unsigned long long)rr->key, (unsigned long long)last,
+		       (unsigned long long)size_blocks);
+}
+
+static void check_lineage(struct checker *c)
+{
+	u64 i, t = le64_to_cpu(c->sb.time);
+
+	for (i = 0; i < c->nr_details; i++) {
+		const struct detail *d = &c->details[i], *o;
+		u64 origin = le64_to_cpu(d->d.origin_id);
+		u64 ct = le64_to_cpu(d->d.creation_time);
+		u32 flags = le32_to_cpu(d->d.flags);
+
+		if (flags & VD_DISK_FLAG_DELETING)
+			c->rep->nr_tombstones++;
+		if (ct > t)
+			report(c, VD_CHECK_ERROR, "vdisk %llu: creation time %llu is after the pool's time %llu",
+			       (unsigned long long)d->id, (unsigned long long)ct,
+			       (unsigned long long)t);
+		if (flags & ~(VD_DISK_FLAG_SNAPSHOT | VD_DISK_FLAG_DELETING))
+			report(c, VD_CHECK_ERROR, "vdisk %llu: unknown flags 0x%x",
+			       (unsigned long long)d->id, flags);
+		if (origin == VD_DISK_NO_ORIGIN) {
+			if (flags & VD_DISK_FLAG_SNAPSHOT)
+				report(c, VD_CHECK_ERROR, "vdisk %llu is a snapshot without an origin",
+				       (unsigned long long)d->id);
+			continue;
+		}
+		if (!(flags & VD_DISK_FLAG_SNAPSHOT))
+			report(c, VD_CHECK_ERROR, "vdisk %llu has origin %llu but is not flagged a snapshot",
+			       (unsigned long long)d->id, (unsigned long long)origin);
+		o = find_detail(c, origin);
+		if (!o) {
+			report(c, VD_CHECK_ERROR, "vdisk %llu: origin %llu is neither a vdisk nor a deleted one",
+			       (unsigned long long)d->id, (unsigned long long)origin);
+			continue;
+		}
+		/*
+		 * A genuine origin is strictly older.  An origin id created later
+		 * than the snapshot was deleted and reused: lineage ends there.
+		 * Strictly decreasing times along the chain rule out cycles.
+		 */
+		if (o == d || le64_to_cpu(o->d.creation_time) == ct)
+			report(c, VD_CHECK_ERROR, "vdisk %llu: origin %llu has the same creation time %llu (lineage cycle)",
+			       (unsigned long long)d->id, (unsigned long long)origin,
+			       (unsigned long long)ct);
+		else if (le64_to_cpu(o->d.creation_time) > ct)
+			report(c, VD_CHECK_INFO, "vdisk %llu: origin id %llu was deleted and reused",
+			       (unsigned long long)d->id, (unsigned long long)origin);
+	}
+}
+
+static void check_details(struct checker *c)
+{
+	u64 i, j = 0;
+
+	for (i = 0; i < c->nr_roots; i++) {
+		if (c->roots[i].pending) {
+			c->rep->nr_pending_deletes++;
+			continue;
+		}
+		check_vdisk(c, &c->roots[i]);
+	}
+	/* Details without a vdisk must be tombstones (roots are in id order). */
+	for (i = 0; i < c->nr_details; i++) {
+		u64 id = c->details[i].id;
+		bool live = false;
+
+		while (j < c->nr_roots && (c->roots[j].pending || c->roots[j].key < id))
+			j++;
+		live = j < c->nr_roots && c->roots[j].key == id && !c->roots[j].pending;
+		if (!live && !(le32_to_cpu(c->details[i].d.flags) & VD_DISK_FLAG_DELETING))
+			report(c, VD_CHECK_ERROR, "details entry for vdisk %llu, which has no mapping tree and is not marked deleted",
+			       (unsigned long long)id);
+	}
+	check_lineage(c);
+}
+
+struct cmp_ctx {
+	struct checker *c;
+	u32 *expect;
+	const char *what;
+	u64 nr_nonzero;
+	u64 limit;
+};
+
+static int compare_count(void *context, vd_blk_t b, u32 count)
+{
+	struct cmp_ctx *x = context;
+	struct checker *c = x->c;
+
+	x->nr_nonzero++;
+	if (b >= x->limit)
+		return 0;
+	if (count != x->expect[b]) {
+		if (!x->expect[b]) {
+			c->rep->nr_leaked++;
+			report(c, VD_CHECK_ERROR, "%s block %llu: space map count %u but nothing references it (leak)",
+			       x->what, (unsigned long long)b, count);
+		} else {
+			c->rep->nr_bad_counts++;
+			report(c, VD_CHECK_ERROR, "%s block %llu: space map count %u, referenced %u times",
+			       x->what, (unsigned long long)b, count, x->expect[b]);
+		}
+	}
+	x->expect[b] = 0;
+	return 0;
+}
+
+static void compare_sm(struct checker *c, struct vd_space_map *sm, u32 *expect, u64 nr,
+		       const char *what, u64 *used)
+{
+	struct cmp_ctx x = { .c = c, .expect = expect, .what = what, .limit = nr };
+	vd_blk_t nr_free;
+	u64 b;
+	int r;
+
+	for (b = 0; b < nr; b++)
+		*used += !!expect[b];
+	r = vd_sm_iterate_counts(sm, 0, nr, compare_count, &x);
+	if (r) {
+		report(c, VD_CHECK_ERROR, "%s space map is unreadable (error %d)", what, r);
+		return;
+	}
+	for (b = 0; b < nr; b++) {
+		if (!expect[b])
+			continue;
+		c->rep->nr_bad_counts++;
+		report(c, VD_CHECK_ERROR, "%s block %llu is referenced %u times but free in the space map (it could be reused: double use)",
+		       what, (unsigned long long)b, expect[b]);
+	}
+	if (!vd_sm_get_nr_free(sm, &nr_free) && nr_free != nr - x.nr_nonzero)
+		report(c, VD_CHECK_ERROR, "%s space map: free count %llu, counted %llu free blocks",
+		       what, (unsigned long long)nr_free, (unsigned long long)(nr - x.nr_nonzero));
+}
+
+static int setup(struct checker *c, unsigned int flags)
+{
+	struct vd_check_report *rep = c->rep;
+	vd_blk_t n;
+	bool ro;
+	int r;
+
+	r = vd_pool_read_superblock(c->bm, &c->sb, &rep->slot_ok);
+	if (r) {
+		report(c, VD_CHECK_ERROR, "no valid superblock in block 0 or 1");
+		return r;
+	}
+	c->seq = le64_to_cpu(c->sb.commit_seq);
+	rep->commit_seq = c->seq;
+	if (rep->slot_ok != 3)
+		report(c, VD_CHECK_WARNING, "superblock slot %u is invalid (normal after a fresh format or an interrupted commit); using commit %llu in slot %u",
+		       rep->slot_ok & 1 ? 1 : 0, (unsigned long long)c->seq,
+		       (unsigned int)VD_SUPERBLOCK_SLOT(c->seq));
+	r = vd_pool_check_features(&c->sb, &ro);
+	if (r) {
+		report(c, VD_CHECK_ERROR, "superblock: unsupported version or features (see the log)");
+		return r;
+	}
+	c->nr_meta = le64_to_cpu(c->sb.nr_metadata_blocks);
+	c->nr_data = le64_to_cpu(c->sb.nr_data_blocks);
+	if (c->nr_meta > vd_bm_nr_blocks(c->bm) || c->nr_meta <= VD_SUPERBLOCK_NR_SLOTS ||
+	    !c->nr_data || c->nr_data > VD_MAP_BLOCK_MASK + 1) {
+		report(c, VD_CHECK_ERROR, "superblock: %llu metadata blocks (device has %llu), %llu data blocks: inconsistent",
+		       (unsigned long long)c->nr_meta,
+		       (unsigned long long)vd_bm_nr_blocks(c->bm), (unsigned long long)c->nr_data);
+		return -EILSEQ;
+	}
+	rep->nr_metadata_blocks = c->nr_meta;
+	rep->nr_data_blocks = c->nr_data;
+	c->mcount = kvcalloc(c->nr_meta, sizeof(u32), GFP_KERNEL);
+	c->dcount = kvcalloc(c->nr_data, sizeof(u32), GFP_KERNEL);
+	if (!c->mcount || !c->dcount)
+		return -ENOMEM;
+	r = vd_tm_open_with_sm(c->bm, &c->sb.sm_roots[VD_SM_METADATA], c->seq, &c->tm, &c->msm);
+	if (r) {
+		c->tm = NULL;
+		report(c, VD_CHECK_ERROR, "metadata space map (root %llu) is unreadable (error %d)",
+		       (unsigned long long)le64_to_cpu(c->sb.sm_roots[VD_SM_METADATA].index_root), r);
+		return r;
+	}
+	r = vd_sm_data_open(c->tm, &c->sb.sm_roots[VD_SM_DATA], &c->dsm);
+	if (r) {
+		c->dsm = NULL;
+		report(c, VD_CHECK_ERROR, "data space map (root %llu) is unreadable (error %d)",
+		       (unsigned long long)le64_to_cpu(c->sb.sm_roots[VD_SM_DATA].index_root), r);
+		return r;
+	}
+	if (!vd_sm_get_nr_blocks(c->dsm, &n) && n != c->nr_data)
+		report(c, VD_CHECK_ERROR, "data space map tracks %llu blocks, superblock says %llu",
+		       (unsigned long long)n, (unsigned long long)c->nr_data);
+	if (!vd_sm_get_nr_blocks(c->msm, &n) && n != c->nr_meta)
+		report(c, VD_CHECK_ERROR, "metadata space map tracks %llu blocks, superblock says %llu",
+		       (unsigned long long)n, (unsigned long long)c->nr_meta);
+	if (flags & VD_CHECK_USE_METADATA_SNAP && !le64_to_cpu(c->sb.held_root)) {
+		report(c, VD_CHECK_ERROR, "no metadata snapshot is held");
+		return -ENODATA;
+	}
+	return 0;
+}
+
+int vd_check(struct vd_block_manager *bm, unsigned int flags, struct vd_check_report *rep)
+{
+	struct checker *c = kzalloc(sizeof(*c), GFP_KERNEL);
+	vd_blk_t held;
+	struct vd_block *b;
+	__le64 held_roots[VD_NR_TREE_ROOTS];
+	unsigned int s;
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	c->rep = rep;
+	c->bm = bm;
+	r = setup(c, flags);
+	if (r)
+		goto out;
+	/* The superblock slots are always allocated. */
+	for (s = 0; s < VD_SUPERBLOCK_NR_SLOTS; s++)
+		c->mcount[s] = 1;
+	r = vd_sm_walk_metadata(c->msm, count_meta, c);
+	if (!r)
+		r = vd_sm_walk_metadata(c->dsm, count_meta, c);
+	if (r) {
+		report(c, VD_CHECK_ERROR, "space map structures are unreadable (error %d)", r);
+		c->walk_failed = true;
+	}
+	held = le64_to_cpu(c->sb.held_root);
+	if (held) {
+		if (held < VD_SUPERBLOCK_NR_SLOTS || held >= c->nr_meta ||
+		    vd_tm_read_lock(c->tm, held, &vd_superblock_validator, &b)) {
+			report(c, VD_CHECK_ERROR, "metadata snapshot at block %llu is unreadable",
+			       (unsigned long long)held);
+			c->walk_failed = true;
+			held = 0;
+		} else {
+			const struct vd_superblock *h = vd_block_data(b);
+
+			memcpy(held_roots, h->tree_roots, sizeof(held_roots));
+			if (le64_to_cpu(h->hdr.txn) > c->seq)
+				report(c, VD_CHECK_ERROR, "metadata snapshot block %llu was written after the last commit",
+				       (unsigned long long)held);
+			vd_tm_unlock(c->tm, b);
+			c->mcount[held]++;
+		}
+	}
+	if (flags & VD_CHECK_USE_METADATA_SNAP) {
+		if (held) {
+			walk_image(c, held_roots, true);
+			check_details(c);
+		}
+		r = 0;
+		goto out;
+	}
+	/* Live image first: it collects the roots and details it checks. */
+	r = walk_image(c, c->sb.tree_roots, true);
+	if (r)
+		goto out;
+	if (held)
+		walk_image(c, held_roots, false);
+	check_details(c);
+	if (c->walk_failed) {
+		report(c, VD_CHECK_WARNING, "reference counts not compared: some metadata is unreadable");
+	} else {
+		compare_sm(c, c->msm, c->mcount, c->nr_meta, "metadata", &rep->nr_metadata_used);
+		compare_sm(c, c->dsm, c->dcount, c->nr_data, "data", &rep->nr_data_used);
+		rep->counts_compared = true;
+	}
+out:
+	if (c->dsm)
+		vd_sm_destroy(c->dsm);
+	if (c->tm)
+		vd_tm_destroy(c->tm);
+	kvfree(c->mcount);
+	kvfree(c->dcount);
+	kvfree(c->roots);
+	kvfree(c->details);
+	kfree(c);
+	if (r == -ENOMEM)
+		return r;
+	return 0;
+}

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * dm-vdisk pool metadata: the API the pool and vdisk targets use.
+ *
+ * One struct vd_pool_metadata per pool.  It owns a transaction manager, the
+ * metadata and data space maps and three trees (see
+ * Documentation/design/metadata.rst):
+ *   vdisks:  vdisk id -> root of the vdisk's mapping tree (vblock -> VD_MAP_*)
+ *   details: vdisk id -> struct vd_disk_details (live vdisks and tombstones
+ *            of deleted ones, kept for snapshot lineage)
+ *   pending: sequence -> root of a mapping tree being deleted by reclaim
+ *
+ * Concurrency contract: the caller serialises every call that changes
+ * metadata (create/snap/delete/insert/remove/commit/abort/reclaim/resize/
+ * set_*, reserve/release) against every other call, e.g. with a
+ * rw_semaphore held for write.  vd_pool_lookup(), vd_pool_get_details(),
+ * vd_pool_get_usage(), vd_pool_get_transaction_id() and
+ * vd_pool_iterate_vdisks() only read and may run concurrently with each
+ * other under the same semaphore held for read.
+ *
+ * Errors: every call returns 0 or a negative errno and logs what failed,
+ * naming the block or the vdisk.  After an I/O or metadata error inside a
+ * changing call the transaction is in an unknown state: the pool refuses
+ * further changes (-EIO) until vd_pool_abort() rolls back to the last commit.
+ *
+ * Data blocks freed by remove/remove_range/reclaim are reported through the
+ * callback set with vd_pool_set_data_freed_fn().  They stay referenced by the
+ * last committed metadata until the next commit succeeds: the caller must
+ * not discard or overwrite them before vd_pool_commit() returned 0.
+ */
+#ifndef VD_POOL_METADATA_H
+#define VD_POOL_METADATA_H
+
+#include "vd-block-manager.h"
+
+struct vd_pool_metadata;
+
+struct vd_pool_format_params {
+	u32 data_block_size;		/* sectors, 8 (4 KiB) .. 2048 (1 MiB) */
+	u64 nr_data_blocks;
+};
+
+/*
+ * Write an empty pool over the whole block manager (its size is the metadata
+ * size).  Both superblock slots are replaced.
+ */
+int vd_pool_format(struct vd_block_manager *bm, const struct vd_pool_format_params *p);
+
+/* True if block 0 or 1 holds a superblock with our magic and checksum. */
+bool vd_pool_has_superblock(struct vd_block_manager *bm);
+
+/*
+ * Read the current superblock: the valid slot with the highest commit_seq.
+ * *slot_ok (may be NULL) gets a bit per slot that passed validation.
+ */
+int vd_pool_read_superblock(struct vd_block_manager *bm, struct vd_superblock *sb,
+			    unsigned int *slot_ok);
+
+/* Check version, block size and feature flags; *read_only set for ro_compat. */
+int vd_pool_check_features(const struct vd_superblock *sb, bool *read_only);
+
+#define VD_POOL_OPEN_READ_ONLY	(1U << 0)
+
+/* The bm is not owned; close before destroying it. */
+int vd_pool_open(struct vd_block_manager *bm, unsigned int flags,
+		 struct vd_pool_metadata **result);
+/* Frees memory; uncommitted changes are lost (commit first). */
+void vd_pool_close(struct vd_pool_metadata *pmd);
+
+int vd_pool_commit(struct vd_pool_metadata *pmd);
+/* Drop the transaction: back to the last committed state. */
+int vd_pool_abort(struct vd_pool_metadata *pmd);
+bool vd_pool_is_read_only(struct vd_pool_metadata *pmd);
+struct vd_block_manager *vd_pool_get_bm(struct vd_pool_metadata *pmd);
+
+int vd_pool_create_vdisk(struct vd_pool_metadata *pmd, u64 id, u64 size_sectors);
+/* O(1): shares the origin's mapping tree. */
+int vd_pool_create_snap(struct vd_pool_metadata *pmd, u64 id, u64 origin_id);
+
+struct vd_pool_snap_pair {
+	u64 id;
+	u64 origin_id;
+};
+
+/* Several snapshots at one instant: all or none (validated before changing). */
+int vd_pool_create_snaps(struct vd_pool_metadata *pmd,
+			 const struct vd_pool_snap_pair *pairs, unsigned int nr);
+/* O(1): the tree moves to the pending-deletion tree; see vd_pool_reclaim(). */
+int vd_pool_delete_vdisk(struct vd_pool_metadata *pmd, u64 id);
+/*
+ * Background deletion: visit at most about @budget nodes of pending trees.
+ * *more = true while deletions remain.  Commit between calls as usual.
+ */
+int vd_pool_reclaim(struct vd_pool_metadata *pmd, unsigned int budget, bool *more);
+
+int vd_pool_get_transaction_id(struct vd_pool_metadata *pmd, u64 *id);
+/* -EINVAL (nothing changed) unless the current id equals @cur. */
+int vd_pool_set_transaction_id(struct vd_pool_metadata *pmd, u64 cur, u64 new_id);
+
+/* Hold a consistent copy of the metadata (-EBUSY if one is held). */
+int vd_pool_reserve_metadata_snap(struct vd_pool_metadata *pmd);
+int vd_pool_release_metadata_snap(struct vd_pool_metadata *pmd);
+/* Block number of the held copy (a superblock image), 0 if none. */
+int vd_pool_get_metadata_snap(struct vd_pool_metadata *pmd, vd_blk_t *blocknr);
+
+/* Mapping value (VD_MAP_*) or -ENODATA; -EILSEQ for an invalid value. */
+int vd_pool_lookup(struct vd_pool_metadata *pmd, u64 id, u64 vblock, u64 *mapping);
+/* A new data block with count 1, owned by the caller until inserted. */
+int vd_pool_alloc_data_block(struct vd_pool_metadata *pmd, vd_blk_t *pblock);
+/* Drop a reference the caller owns (e.g. an allocated block not inserted). */
+int vd_pool_release_data_block(struct vd_pool_metadata *pmd, vd_blk_t pblock);
+/*
+ * Map @vblock to @mapping; the caller's reference on the data block passes
+ * to the tree (on failure it stays with the caller).  The previous mapping,
+ * if any, loses its reference.
+ */
+int vd_pool_insert(struct vd_pool_metadata *pmd, u64 id, u64 vblock, u64 mapping);
+/* Allocate a data block and map @vblock to it. */
+int vd_pool_insert_new(struct vd_pool_metadata *pmd, u64 id, u64 vblock, vd_blk_t *pblock);
+int vd_pool_remove(struct vd_pool_metadata *pmd, u64 id, u64 vblock);
+/* Unmap [begin, end); *nr_removed (may be NULL) counts removed mappings. */
+int vd_pool_remove_range(struct vd_pool_metadata *pmd, u64 id, u64 begin, u64 end,
+			 u64 *nr_removed);
+
+typedef void (*vd_pool_data_freed_fn)(void *context, vd_blk_t pblock);
+void vd_pool_set_data_freed_fn(struct vd_pool_metadata *pmd, vd_pool_data_freed_fn fn,
+			       void *context);
+
+struct vd_pool_vdisk_info {
+	u64 id;
+	u64 size_sectors;
+	u64 creation_time;
+	u64 snapshot_time;
+	u64 origin_id;			/* VD_DISK_NO_ORIGIN if none */
+	u64 mapped_blocks;
+	u64 transaction_id;
+	u32 flags;			/* VD_DISK_FLAG_* */
+};
+
+int vd_pool_get_details(struct vd_pool_metadata *pmd, u64 id, struct vd_pool_vdisk_info *info);
+int vd_pool_set_size(struct vd_pool_metadata *pmd, u64 id, u64 size_sectors);
+/* Live vdisks in id order; a non-zero return from @fn stops the walk. */
+int vd_pool_iterate_vdisks(struct vd_pool_metadata *pmd,
+			   int (*fn)(void *context, u64 id), void *context);
+
+struct vd_pool_usage {
+	u64 data_block_size;		/* sectors */
+	u64 nr_data_blocks;
+	u64 nr_free_data_blocks;
+	u64 nr_metadata_blocks;
+	u64 nr_free_metadata_blocks;
+	u64 transaction_id;
+	u64 commit_seq;			/* last committed */
+	vd_blk_t held_root;
+	bool needs_check;
+	bool read_only;
+	bool deletions_pending;
+};
+
+/* O(1). */
+int vd_pool_get_usage(struct vd_pool_metadata *pmd, struct vd_pool_usage *usage);
+int vd_pool_resize_data(struct vd_pool_metadata *pmd, u64 new_nr_blocks);
+/* Up to the block manager's size; shrinking is refused. */
+int vd_pool_resize_metadata(struct vd_pool_metadata *pmd, u64 new_nr_blocks);
+/* Persistent "run vdisk-check" flag (set on metadata errors, cleared by repair). */
+int vd_pool_set_needs_check(struct vd_pool_metadata *pmd);
+bool vd_pool_needs_check(struct vd_pool_metadata *pmd);
+
+/* Statistics of the current transaction, for tests and benchmarks. */
+struct vd_pool_stats {
+	u64 nr_new_blocks;		/* metadata blocks allocated */
+	u64 nr_shadow_copies;
+};
+
+void vd_pool_get_stats(struct vd_pool_metadata *pmd, struct vd_pool_stats *stats);
+
+#endif /* VD_POOL_METADATA_H */

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Pool-level model test: random create / snapshot / group snapshot / delete /
+ * write / discard / lookup / reclaim / metadata-snapshot / abort / reopen
+ * steps on many vdisks, compared after each step with an in-memory model
+ * (vdisk -> vblock -> content id; a snapshot copies the map).  The data
+ * device is modelled by content[pblock]: a block freed while still
+ * referenced, then reused, shows up as a wrong content on lookup.  The
+ * checker runs after every commit and must be clean.
+ *
+ *	test-pool-model [seed [ops]]
+ */
+#include "pool-test.h"
+
+#define NV	12		/* vdisk ids 0..NV-1 */
+#define NB	96		/* vblocks per vdisk */
+#define NDATA	4096
+
+struct model {
+	bool exists[NV];
+	u32 map[NV][NB];	/* content id, 0 = unmapped */
+};
+
+static struct pt_pool P;
+static struct model cur, committed;
+static u32 content[NDATA];	/* what each data block holds */
+static u32 next_content = 1;
+static u64 seed, nr_ops = 3000;
+static int verify_each;
+static unsigned long nr_commits, nr_checks, nr_lookups;
+
+static int verify_vdisk(unsigned int v)
+{
+	struct vd_pool_vdisk_info info;
+	u64 mapped = 0, m;
+	unsigned int b;
+	int r;
+
+	r = vd_pool_get_details(P.pmd, v, &info);
+	if (!cur.exists[v]) {
+		CHECK(r == -ENOENT);
+		return 0;
+	}
+	CHECK_R(r);
+	for (b = 0; b < NB; b++) {
+		r = vd_pool_lookup(P.pmd, v, b, &m);
+		nr_lookups++;
+		if (!cur.map[v][b]) {
+			if (r != -ENODATA)
+				printf("# vdisk %u block %u: expected unmapped, got %d\n", v, b, r);
+			CHECK(r == -ENODATA);
+			continue;
+		}
+		CHECK_R(r);
+		mapped++;
+		if (content[VD_MAP_BLOCK(m)] != cur.map[v][b])
+			printf("# vdisk %u block %u -> %llu holds %u, expected %u\n", v, b,
+			       (unsigned long long)VD_MAP_BLOCK(m), content[VD_MAP_BLOCK(m)],
+			       cur.map[v][b]);
+		CHECK(content[VD_MAP_BLOCK(m)] == cur.map[v][b]);
+	}
+	CHECK(info.mapped_blocks == mapped);
+	return 0;
+}
+
+static int verify_all(void)
+{
+	unsigned int v;
+
+	for (v = 0; v < NV; v++)
+		CHECK_R(verify_vdisk(v));
+	return 0;
+}
+
+static int do_commit(void)
+{
+	long errs;
+
+	CHECK_R(vd_pool_commit(P.pmd));
+	committed = cur;
+	nr_commits++;
+	errs = pt_check_dev(P.dev, 0, NULL);
+	nr_checks++;
+	if (errs)
+		printf("# checker found %ld errors after commit %lu\n", errs, nr_commits);
+	CHECK(errs == 0);
+	return 0;
+}
+
+static int step(unsigned long i)
+{
+	unsigned int v = pt_below(&seed, NV), o = pt_below(&seed, NV), b, e;
+	u64 op = pt_below(&seed, 100), n;
+
+	if (getenv("VD_MODEL_TRACE"))
+		printf("# step %lu op %llu v %u o %u\n", i, (unsigned long long)op, v, o);
+	vd_blk_t pb, held;
+	bool more;
+	int r;
+
+	if (op < 4) {				/* create */
+		r = vd_pool_create_vdisk(P.pmd, v, NB * 8);
+		CHECK(r == (cur.exists[v] ? -EEXIST : 0));
+		if (!r) {
+			cur.exists[v] = true;
+			memset(cur.map[v], 0, sizeof(cur.map[v]));
+		}
+	} else if (op < 8) {			/* snapshot */
+		r = vd_pool_create_snap(P.pmd, v, o);
+		if (v == o)
+			CHECK(r == -EINVAL);
+		else if (cur.exists[v])
+			CHECK(r == -EEXIST);
+		else if (!cur.exists[o])
+			CHECK(r == -ENODATA);
+		else
+			CHECK_R(r);
+		if (!r) {
+			cur.exists[v] = true;
+			memcpy(cur.map[v], cur.map[o], sizeof(cur.map[v]));
+		}
+	} else if (op < 10) {			/* group snapshot of two */
+		struct vd_pool_snap_pair p[2] = {
+			{ v, o }, { pt_below(&seed, NV), pt_below(&seed, NV) },
+		};
+		bool ok = p[0].id != p[1].id && p[0].id != p[1].origin_id &&
+			p[1].id != p[0].origin_id;
+		unsigned int k;
+
+		for (k = 0; k < 2; k++)
+			ok = ok && p[k].id != p[k].origin_id && !cur.exists[p[k].id] &&
+				cur.exists[p[k].origin_id];
+		r = vd_pool_create_snaps(P.pmd, p, 2);
+		CHECK(ok ? r == 0 : r != 0);
+		for (k = 0; !r && k < 2; k++) {
+			cur.exists[p[k].id] = true;
+			memcpy(cur.map[p[k].id], cur.map[p[k].origin_id], sizeof(cur.map[0]));
+		}
+	} else if (op < 13) {			/* delete */
+		r = vd_pool_delete_vdisk(P.pmd, v);
+		CHECK(r == (cur.exists[v] ? 0 : -ENODATA));
+		cur.exists[v] = false;
+	} else if (op < 55) {			/* write a run of blocks */
+		if (!cur.exists[v])
+			return 0;
+		b = pt_below(&seed, NB);
+		e = b + 1 + pt_below(&seed, 6);
+		for (; b < e && b < NB; b++) {
+			r = vd_pool_insert_new(P.pmd, v, b, &pb);
+			if (r == -ENOSPC)
+				break;
+			CHECK_R(r);
+			CHECK(pb < NDATA);
+			content[pb] = next_content;
+			cur.map[v][b] = next_content++;
+		}
+	} else if (op < 65) {			/* discard */
+		if (!cur.exists[v])
+			return 0;
+		b = pt_below(&seed, NB);
+		e = b + 1 + pt_below(&seed, 40);
+		if (e > NB)
+			e = NB;
+		CHECK_R(vd_pool_remove_range(P.pmd, v, b, e, &n));
+		for (; b < e; b++) {
+			n -= !!cur.map[v][b];
+			cur.map[v][b] = 0;
+		}
+		CHECK(n == 0);
+	} else if (op < 75) {			/* lookups */
+		CHECK_R(verify_vdisk(v));
+	} else if (op < 82) {			/* reclaim */
+		CHECK_R(vd_pool_reclaim(P.pmd, 1 + pt_below(&seed, 8), &more));
+	} else if (op < 90) {
+		CHECK_R(do_commit());
+	} else if (op < 92) {			/* abort */
+		CHECK_R(vd_pool_abort(P.pmd));
+		cur = committed;
+		CHECK_R(verify_all());
+	} else if (op < 94) {			/* reopen */
+		if (pt_below(&seed, 2))
+			CHECK_R(do_commit());
+		CHECK_R(pt_reopen(&P));
+		cur = committed;
+		CHECK_R(verify_all());
+	} else if (op < 97) {			/* metadata snapshot */
+		CHECK_R(vd_pool_get_metadata_snap(P.pmd, &held));
+		if (held)
+			CHECK_R(vd_pool_release_metadata_snap(P.pmd));
+		else
+			CHECK_R(vd_pool_reserve_metadata_snap(P.pmd));
+	} else {
+		CHECK_R(verify_all());
+	}
+	(void)i;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long i;
+	int ok = 1;
+	bool more = true;
+
+	kshim_verbose = -1;	/* refused operations log errors on purpose */
+	seed = argc > 1 ? strtoull(argv[1], NULL, 0) : 1;
+	verify_each = getenv("VD_MODEL_VERIFY_EACH") != NULL;
+	if (argc > 2)
+		nr_ops = strtoull(argv[2], NULL, 0);
+	tap_plan(3);
+	printf("# seed %llu ops %llu\n", (unsigned long long)seed, (unsigned long long)nr_ops);
+	if (!seed)
+		seed = 1;
+	ok = tap_ok(pt_create(&P, 2048, NDATA, 8) == 0, "format and open a pool");
+	for (i = 0; ok && i < nr_ops; i++) {
+		if (step(i) || (verify_each && verify_all())) {
+			printf("# failed at step %lu (seed %s)\n", i, argc > 1 ? argv[1] : "1");
+			ok = 0;
+		}
+	}
+	if (ok) {
+		/* Drain deletions and release the snapshot: all space comes back. */
+		vd_blk_t held;
+		unsigned int v;
+
+		vd_pool_get_metadata_snap(P.pmd, &held);
+		if (held)
+			ok = !vd_pool_release_metadata_snap(P.pmd);
+		for (v = 0; ok && v < NV; v++)
+			if (cur.exists[v])
+				ok = !vd_pool_delete_vdisk(P.pmd, v) && (cur.exists[v] = false, 1);
+		while (ok && more)
+			ok = !vd_pool_reclaim(P.pmd, 16, &more);
+		ok = ok && !do_commit();
+	}
+	tap_ok(ok, "%llu random steps match the model, %lu commits, %lu clean checks, %lu lookups",
+	       (unsigned long long)nr_ops, nr_commits, nr_checks, nr_lookups);
+	{
+		struct vd_pool_usage u;
+
+		ok = ok && !vd_pool_get_usage(P.pmd, &u);
+		if (ok)
+			printf("# after deleting everything: %llu/%llu data blocks free\n",
+			       (unsigned long long)u.nr_free_data_blocks,
+			       (unsigned long long)u.nr_data_blocks);
+		tap_ok(ok && u.nr_free_data_blocks == u.nr_data_blocks && !u.deletions_pending,
+		       "every data block is free again after deleting all vdisks");
+	}
+	pt_destroy(&P);
+	return tap_done();
+}
