@@ -116,7 +116,11 @@ _run_at_exit() {
 	exit $_rc
 }
 trap _run_at_exit EXIT
-trap 'exit 130' INT TERM
+# Not in an interactive shell (vm-shell users source this file too).
+case $- in
+*i*) ;;
+*) trap 'exit 130' INT TERM ;;
+esac
 
 # ---- sizes and disks -------------------------------------------------------
 
