@@ -688,7 +688,12 @@ int vd_pool_format(struct vd_block_manager *bm, const struct vd_pool_format_para
 	sb->nr_metadata_blocks = cpu_to_le64(vd_bm_nr_blocks(bm));
 	for (i = 0; i < 16; i++)	/* identifies the pool in tools and logs */
 		sb->uuid[i] = (u8)((vd_bm_nr_blocks(bm) * 131 + p->nr_data_blocks * 7 + i * 29) >> (i % 8));
+	/* Two commits: both slots hold a valid pool, so a torn first real
+	 * commit falls back to the empty pool rather than to nothing.
+	 */
 	r = do_commit(pmd);
+	if (!r)
+		r = do_commit(pmd);
 out:
 	if (r)
 		pr_err("format failed: %d\n", r);
@@ -1160,6 +1165,33 @@ int vd_pool_remove_range(struct vd_pool_metadata *pmd, u64 id, u64 begin, u64 en
 	return 0;
 }
 
+struct map_iter_ctx {
+	int (*fn)(void *context, u64 vblock, u64 mapping);
+	void *context;
+};
+
+static int map_iter_fn(void *context, u64 key, const void *value)
+{
+	struct map_iter_ctx *c = context;
+
+	return c->fn(c->context, key, le64_to_cpu(*(const __le64 *)value));
+}
+
+int vd_pool_iterate_mappings(struct vd_pool_metadata *pmd, u64 id, u64 begin, u64 end,
+			     int (*fn)(void *context, u64 vblock, u64 mapping),
+			     void *context)
+{
+	struct map_iter_ctx c = { .fn = fn, .context = context };
+	vd_blk_t root;
+	int r;
+
+	r = read_vdisk(pmd, id, &root, NULL);
+	if (r)
+		return r == -ENODATA ? -ENOENT : r;
+	r = vd_btree_iterate(&pmd->map_info, root, begin, end, map_iter_fn, &c);
+	return r > 0 ? 0 : r;
+}
+
 void vd_pool_set_data_freed_fn(struct vd_pool_metadata *pmd, vd_pool_data_freed_fn fn,
 			       void *context)
 {
@@ -1304,6 +1336,17 @@ int vd_pool_set_needs_check(struct vd_pool_metadata *pmd)
 bool vd_pool_needs_check(struct vd_pool_metadata *pmd)
 {
 	return le32_to_cpu(pmd->sb->flags) & VD_SB_FLAG_NEEDS_CHECK;
+}
+
+int vd_pool_iterate_counts(struct vd_pool_metadata *pmd, bool metadata,
+			   int (*fn)(void *context, vd_blk_t b, u32 count), void *context)
+{
+	struct vd_space_map *sm = metadata ? pmd->msm : pmd->dsm;
+	vd_blk_t n;
+	int r;
+
+	r = vd_sm_get_nr_blocks(sm, &n);
+	return r ? r : vd_sm_iterate_counts(sm, 0, n, fn, context);
 }
 
 void vd_pool_get_stats(struct vd_pool_metadata *pmd, struct vd_pool_stats *stats)

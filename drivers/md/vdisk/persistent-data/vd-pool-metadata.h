@@ -122,6 +122,14 @@ int vd_pool_remove(struct vd_pool_metadata *pmd, u64 id, u64 vblock);
 int vd_pool_remove_range(struct vd_pool_metadata *pmd, u64 id, u64 begin, u64 end,
 			 u64 *nr_removed);
 
+/*
+ * Visit the mappings of [begin, end) in vblock order; a non-zero return
+ * from @fn stops the walk (and is returned if negative).
+ */
+int vd_pool_iterate_mappings(struct vd_pool_metadata *pmd, u64 id, u64 begin, u64 end,
+			     int (*fn)(void *context, u64 vblock, u64 mapping),
+			     void *context);
+
 typedef void (*vd_pool_data_freed_fn)(void *context, vd_blk_t pblock);
 void vd_pool_set_data_freed_fn(struct vd_pool_metadata *pmd, vd_pool_data_freed_fn fn,
 			       void *context);
@@ -165,6 +173,10 @@ int vd_pool_resize_metadata(struct vd_pool_metadata *pmd, u64 new_nr_blocks);
 /* Persistent "run vdisk-check" flag (set on metadata errors, cleared by repair). */
 int vd_pool_set_needs_check(struct vd_pool_metadata *pmd);
 bool vd_pool_needs_check(struct vd_pool_metadata *pmd);
+
+/* Non-zero reference counts of data (or metadata) blocks, in block order. */
+int vd_pool_iterate_counts(struct vd_pool_metadata *pmd, bool metadata,
+			   int (*fn)(void *context, vd_blk_t b, u32 count), void *context);
 
 /* Statistics of the current transaction, for tests and benchmarks. */
 struct vd_pool_stats {

@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vdisk-dump: dm-vdisk pool metadata as readable text or JSON: superblock,
+ * space maps with their reference counts (as runs), vdisks with details and
+ * mappings (as runs of consecutive blocks).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/kernel.h>
+
+#include "vd-bm-user.h"
+#include "vd-pool-metadata.h"
+
+extern int kshim_verbose;
+
+static int json;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: vdisk-dump <metadata device or file> [--json]\n"
+		"\n"
+		"Print dm-vdisk pool metadata: the current superblock, both space maps\n"
+		"(free counts and reference counts as runs), every vdisk with its details\n"
+		"and its mappings (runs of consecutive virtual -> data blocks).\n"
+		"Read only; dump an active pool only when it is suspended.\n"
+		"\n"
+		"  --json       JSON instead of text\n"
+		"  -h, --help   this text\n"
+		"\n"
+		"Exit status: 0 dumped, 1 the metadata could not be read, 2 usage error.\n");
+}
+
+/* A run of (key, value) pairs where both grow by one. */
+struct run {
+	u64 k0, v0, n;
+	int count;		/* items printed, for JSON commas */
+	int is_count;		/* refcount runs: value is constant, not growing */
+};
+
+static void run_flush(struct run *r)
+{
+	if (!r->n)
+		return;
+	if (json) {
+		printf("%s\n      {\"%s\": %llu, \"%s\": %llu, \"length\": %llu}",
+		       r->count++ ? "," : "", r->is_count ? "block" : "vblock",
+		       (unsigned long long)r->k0, r->is_count ? "count" : "data_block",
+		       (unsigned long long)r->v0, (unsigned long long)r->n);
+	} else if (r->is_count) {
+		printf("    %llu..%llu: count %llu\n", (unsigned long long)r->k0,
+		       (unsigned long long)(r->k0 + r->n - 1), (unsigned long long)r->v0);
+	} else {
+		printf("    %llu..%llu -> %llu..%llu\n", (unsigned long long)r->k0,
+		       (unsigned long long)(r->k0 + r->n - 1), (unsigned long long)r->v0,
+		       (unsigned long long)(r->v0 + r->n - 1));
+	}
+	r->n = 0;
+}
+
+static void run_add(struct run *r, u64 k, u64 v)
+{
+	u64 expect = r->is_count ? r->v0 : r->v0 + r->n;
+
+	if (r->n && k == r->k0 + r->n && v == expect) {
+		r->n++;
+		return;
+	}
+	run_flush(r);
+	r->k0 = k;
+	r->v0 = v;
+	r->n = 1;
+}
+
+static int count_fn(void *context, vd_blk_t b, u32 count)
+{
+	run_add(context, b, count);
+	return 0;
+}
+
+static int map_fn(void *context, u64 vblock, u64 mapping)
+{
+	run_add(context, vblock, VD_MAP_BLOCK(mapping));
+	return 0;
+}
+
+static int dump_counts(struct vd_pool_metadata *pmd, bool metadata)
+{
+	struct run r = { .is_count = 1 };
+	int ret;
+
+	if (json)
+		printf("    \"counts\": [");
+	else
+		printf("  reference counts (runs):\n");
+	ret = vd_pool_iterate_counts(pmd, metadata, count_fn, &r);
+	run_flush(&r);
+	if (json)
+		printf("\n    ]");
+	return ret;
+}
+
+struct vdisk_ctx {
+	struct vd_pool_metadata *pmd;
+	int n, err;
+};
+
+static int vdisk_fn(void *context, u64 id)
+{
+	struct vdisk_ctx *c = context;
+	struct vd_pool_vdisk_info i;
+	struct run r = { 0 };
+	int ret;
+
+	ret = vd_pool_get_details(c->pmd, id, &i);
+	if (ret) {
+		c->err = ret;
+		return ret;
+	}
+	if (json) {
+		printf("%s\n    {\"id\": %llu, \"size_sectors\": %llu, \"mapped_blocks\": %llu, "
+		       "\"creation_time\": %llu, \"snapshot_time\": %llu, \"origin\": ",
+		       c->n++ ? "," : "", (unsigned long long)id,
+		       (unsigned long long)i.size_sectors, (unsigned long long)i.mapped_blocks,
+		       (unsigned long long)i.creation_time, (unsigned long long)i.snapshot_time);
+		if (i.origin_id == VD_DISK_NO_ORIGIN)
+			printf("null");
+		else
+			printf("%llu", (unsigned long long)i.origin_id);
+		printf(", \"flags\": %u, \"transaction_id\": %llu,\n     \"mappings\": [",
+		       i.flags, (unsigned long long)i.transaction_id);
+	} else {
+		printf("vdisk %llu: size %llu sectors, %llu mapped blocks, created at time %llu",
+		       (unsigned long long)id, (unsigned long long)i.size_sectors,
+		       (unsigned long long)i.mapped_blocks, (unsigned long long)i.creation_time);
+		if (i.origin_id != VD_DISK_NO_ORIGIN)
+			printf(", snapshot of %llu", (unsigned long long)i.origin_id);
+		if (i.snapshot_time)
+			printf(", last snapshot at time %llu", (unsigned long long)i.snapshot_time);
+		printf("\n  mappings (vblocks -> data blocks):\n");
+	}
+	ret = vd_pool_iterate_mappings(c->pmd, id, 0, U64_MAX, map_fn, &r);
+	run_flush(&r);
+	if (json)
+		printf("\n    ]}");
+	if (ret)
+		c->err = ret;
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct vd_pool_metadata *pmd;
+	struct vd_block_manager *bm;
+	struct vdisk_ctx vc = { 0 };
+	struct vd_pool_usage u;
+	struct vd_superblock sb;
+	unsigned int slots;
+	struct vd_dev *dev;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		usage(stderr);
+		return 2;
+	}
+	kshim_verbose = 0;
+	dev = vd_dev_open_file(argv[optind], 0);
+	if (!dev) {
+		fprintf(stderr, "vdisk-dump: cannot open '%s': %s\n", argv[optind], strerror(errno));
+		return 1;
+	}
+	bm = vd_bm_user_create(dev, 1024);
+	r = bm ? vd_pool_read_superblock(bm, &sb, &slots) : -ENOMEM;
+	if (!r)
+		r = vd_pool_open(bm, VD_POOL_OPEN_READ_ONLY, &pmd);
+	if (r) {
+		fprintf(stderr, "vdisk-dump: cannot read the pool metadata (%s); run vdisk-check\n",
+			strerror(-r));
+		if (bm)
+			vd_bm_destroy(bm);
+		vd_dev_close(dev);
+		return 1;
+	}
+	r = vd_pool_get_usage(pmd, &u);
+	if (json) {
+		printf("{\n  \"superblock\": {\"commit_seq\": %llu, \"slot\": %llu, \"valid_slots\": %u, "
+		       "\"version\": %u, \"compat\": %llu, \"ro_compat\": %llu, \"incompat\": %llu,\n"
+		       "    \"data_block_size\": %llu, \"transaction_id\": %llu, \"time\": %llu, "
+		       "\"held_root\": %llu, \"needs_check\": %s},\n",
+		       (unsigned long long)u.commit_seq,
+		       (unsigned long long)VD_SUPERBLOCK_SLOT(u.commit_seq), slots,
+		       le32_to_cpu(sb.version), (unsigned long long)le64_to_cpu(sb.compat_flags),
+		       (unsigned long long)le64_to_cpu(sb.ro_compat_flags),
+		       (unsigned long long)le64_to_cpu(sb.incompat_flags),
+		       (unsigned long long)u.data_block_size, (unsigned long long)u.transaction_id,
+		       (unsigned long long)le64_to_cpu(sb.time), (unsigned long long)u.held_root,
+		       u.needs_check ? "true" : "false");
+		printf("  \"metadata_space_map\": {\"blocks\": %llu, \"free\": %llu,\n",
+		       (unsigned long long)u.nr_metadata_blocks,
+		       (unsigned long long)u.nr_free_metadata_blocks);
+	} else {
+		printf("superblock: commit %llu in slot %llu (valid slots mask %u), version %u\n",
+		       (unsigned long long)u.commit_seq,
+		       (unsigned long long)VD_SUPERBLOCK_SLOT(u.commit_seq), slots,
+		       le32_to_cpu(sb.version));
+		printf("  features compat 0x%llx ro_compat 0x%llx incompat 0x%llx\n",
+		       (unsigned long long)le64_to_cpu(sb.compat_flags),
+		       (unsigned long long)le64_to_cpu(sb.ro_compat_flags),
+		       (unsigned long long)le64_to_cpu(sb.incompat_flags));
+		printf("  data block size %llu sectors, transaction id %llu, time %llu, metadata snapshot %llu%s\n",
+		       (unsigned long long)u.data_block_size, (unsigned long long)u.transaction_id,
+		       (unsigned long long)le64_to_cpu(sb.time), (unsigned long long)u.held_root,
+		       u.needs_check ? ", NEEDS CHECK" : "");
+		printf("metadata space map: %llu blocks, %llu free\n",
+		       (unsigned long long)u.nr_metadata_blocks,
+		       (unsigned long long)u.nr_free_metadata_blocks);
+	}
+	if (!r)
+		r = dump_counts(pmd, true);
+	if (json)
+		printf("},\n  \"data_space_map\": {\"blocks\": %llu, \"free\": %llu,\n",
+		       (unsigned long long)u.nr_data_blocks, (unsigned long long)u.nr_free_data_blocks);
+	else
+		printf("data space map: %llu blocks, %llu free\n",
+		       (unsigned long long)u.nr_data_blocks, (unsigned long long)u.nr_free_data_blocks);
+	if (!r)
+		r = dump_counts(pmd, false);
+	if (json)
+		printf("},\n  \"deletions_pending\": %s,\n  \"vdisks\": [",
+		       u.deletions_pending ? "true" : "false");
+	else if (u.deletions_pending)
+		printf("deletions pending (space is being reclaimed)\n");
+	vc.pmd = pmd;
+	if (!r)
+		r = vd_pool_iterate_vdisks(pmd, vdisk_fn, &vc);
+	if (!r)
+		r = vc.err;
+	if (json)
+		printf("\n  ]\n}\n");
+	vd_pool_close(pmd);
+	vd_bm_destroy(bm);
+	vd_dev_close(dev);
+	if (r) {
+		fprintf(stderr, "vdisk-dump: reading the metadata failed (%s); run vdisk-check\n",
+			strerror(-r));
+		return 1;
+	}
+	return 0;
+}
