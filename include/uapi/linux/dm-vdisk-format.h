@@ -225,7 +225,8 @@ struct vd_disk_details {
 #define VD_MAP_SSD			(1ULL << 48)
 #define VD_MAP_SLOT_SHIFT		49
 #define VD_MAP_SLOT_BITS		4
-#define VD_MAP_SLOT_MASK		(((1ULL << VD_MAP_SLOT_BITS) - 1) << VD_MAP_SLOT_SHIFT)
+#define VD_MAP_SLOT_MASK \
+	(((1ULL << VD_MAP_SLOT_BITS) - 1) << VD_MAP_SLOT_SHIFT)
 #define VD_MAP_MAX_SLOT			((1U << VD_MAP_SLOT_BITS) - 1)
 #define VD_MAP_RESERVED_MASK		(~((1ULL << 53) - 1))
 
@@ -234,24 +235,22 @@ struct vd_disk_details {
 	 (((__u64)(slot) << VD_MAP_SLOT_SHIFT) & VD_MAP_SLOT_MASK))
 #define VD_MAP_BLOCK(v)			((v) & VD_MAP_BLOCK_MASK)
 #define VD_MAP_IS_SSD(v)		(!!((v) & VD_MAP_SSD))
-#define VD_MAP_SLOT(v)			((unsigned int)(((v) & VD_MAP_SLOT_MASK) >> VD_MAP_SLOT_SHIFT))
+#define VD_MAP_SLOT(v) \
+	((unsigned int)(((v) & VD_MAP_SLOT_MASK) >> VD_MAP_SLOT_SHIFT))
 
 /* ---------------------------------------------------------------------- */
 /* Compile-time size checks.                                              */
 /* ---------------------------------------------------------------------- */
 
-#ifdef __cplusplus
-#define VD_STATIC_ASSERT(e, m) static_assert(e, m)
-#else
-#define VD_STATIC_ASSERT(e, m) _Static_assert(e, m)
-#endif
+/* A negative array size stops the build if a layout is wrong. */
+#define VD_SIZE_CHECK(name, e)	extern char vd_size_check_##name[(e) ? 1 : -1]
 
-VD_STATIC_ASSERT(sizeof(struct vd_block_header) == VD_BLOCK_HEADER_SIZE, "block header");
-VD_STATIC_ASSERT(sizeof(struct vd_sm_root) == VD_SM_ROOT_SIZE, "sm root");
-VD_STATIC_ASSERT(sizeof(struct vd_superblock) == VD_METADATA_BLOCK_SIZE, "superblock");
-VD_STATIC_ASSERT(sizeof(struct vd_btree_node_header) == VD_BTREE_NODE_HEADER_SIZE, "node");
-VD_STATIC_ASSERT(sizeof(struct vd_sm_bitmap) == VD_METADATA_BLOCK_SIZE, "bitmap");
-VD_STATIC_ASSERT(sizeof(struct vd_sm_index_entry) == 16, "index entry");
-VD_STATIC_ASSERT(sizeof(struct vd_disk_details) == VD_DISK_DETAILS_SIZE, "details");
+VD_SIZE_CHECK(block_header, sizeof(struct vd_block_header) == VD_BLOCK_HEADER_SIZE);
+VD_SIZE_CHECK(sm_root, sizeof(struct vd_sm_root) == VD_SM_ROOT_SIZE);
+VD_SIZE_CHECK(superblock, sizeof(struct vd_superblock) == VD_METADATA_BLOCK_SIZE);
+VD_SIZE_CHECK(node_header, sizeof(struct vd_btree_node_header) == VD_BTREE_NODE_HEADER_SIZE);
+VD_SIZE_CHECK(sm_bitmap, sizeof(struct vd_sm_bitmap) == VD_METADATA_BLOCK_SIZE);
+VD_SIZE_CHECK(sm_index_entry, sizeof(struct vd_sm_index_entry) == 16);
+VD_SIZE_CHECK(disk_details, sizeof(struct vd_disk_details) == VD_DISK_DETAILS_SIZE);
 
 #endif /* _UAPI_LINUX_DM_VDISK_FORMAT_H */

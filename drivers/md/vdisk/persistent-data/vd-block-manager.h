@@ -113,7 +113,11 @@ bool vd_bm_is_read_only(struct vd_block_manager *bm);
 
 #ifdef __KERNEL__
 struct block_device;
-/* Kernel implementation over dm-bufio; @max_held caps simultaneous locks. */
+/*
+ * Kernel implementation over dm-bufio; @max_held is the number of buffers
+ * dm-bufio reserves (at least the most locks held at once).  Returns an
+ * ERR_PTR on failure.
+ */
 struct vd_block_manager *vd_bm_bufio_create(struct block_device *bdev,
 					    unsigned int max_held);
 #endif

@@ -43,7 +43,7 @@ struct vd_btree_info {
 /* Build an empty tree (one empty leaf). */
 int vd_btree_empty(struct vd_btree_info *info, vd_blk_t *root);
 
-/* 0 and the value, or -ENODATA. */
+/* 0 and the value (@value may be NULL: existence check), or -ENODATA. */
 int vd_btree_lookup(struct vd_btree_info *info, vd_blk_t root, u64 key, void *value);
 /* Smallest key >= @key / largest key <= @key; -ENODATA if none. */
 int vd_btree_lookup_next(struct vd_btree_info *info, vd_blk_t root, u64 key,
@@ -60,7 +60,9 @@ int vd_btree_remove(struct vd_btree_info *info, vd_blk_t root, u64 key,
 /*
  * Remove every key in [begin, end) (dec() each value; subtrees that lie
  * wholly in the range and are shared are dropped with a single decrement,
- * without visiting their entries).  *nr_removed may be NULL.
+ * without visiting their entries).  *nr_removed (may be NULL) gets the number
+ * of keys removed; counting them costs a read-only walk of the dropped
+ * shared subtrees, so pass NULL when the number is not needed.
  */
 int vd_btree_remove_range(struct vd_btree_info *info, vd_blk_t root, u64 begin, u64 end,
 			  vd_blk_t *new_root, u64 *nr_removed);

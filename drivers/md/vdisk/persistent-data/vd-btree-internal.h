@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* B+tree node layout helpers shared by the vd-btree*.c files. */
+#ifndef VD_BTREE_INTERNAL_H
+#define VD_BTREE_INTERNAL_H
+
+#include <linux/kernel.h>
+
+#include "vd-btree.h"
+#include "vd-transaction-manager.h"
+
+/* Deeper than any real tree (253^10 entries); protects against cycles. */
+#define VD_BTREE_MAX_DEPTH 12
+
+static inline struct vd_btree_node_header *vd_node(struct vd_block *b)
+{
+	return vd_block_data(b);
+}
+
+static inline __le64 *vd_node_keys(struct vd_btree_node_header *n)
+{
+	return (__le64 *)((u8 *)n + VD_BTREE_NODE_HEADER_SIZE);
+}
+
+static inline u32 vd_node_nr(struct vd_btree_node_header *n)
+{
+	return le32_to_cpu(n->nr_entries);
+}
+
+static inline u32 vd_node_max(struct vd_btree_node_header *n)
+{
+	return le32_to_cpu(n->max_entries);
+}
+
+static inline u32 vd_node_vsize(struct vd_btree_node_header *n)
+{
+	return le32_to_cpu(n->value_size);
+}
+
+static inline bool vd_node_is_leaf(struct vd_btree_node_header *n)
+{
+	return le32_to_cpu(n->flags) == VD_BTREE_NODE_LEAF;
+}
+
+static inline u64 vd_node_key(struct vd_btree_node_header *n, u32 i)
+{
+	return le64_to_cpu(vd_node_keys(n)[i]);
+}
+
+static inline void *vd_node_value(struct vd_btree_node_header *n, u32 i)
+{
+	return (u8 *)vd_node_keys(n) + (size_t)8 * vd_node_max(n) +
+		(size_t)vd_node_vsize(n) * i;
+}
+
+static inline vd_blk_t vd_node_child(struct vd_btree_node_header *n, u32 i)
+{
+	return le64_to_cpu(*(__le64 *)vd_node_value(n, i));
+}
+
+static inline void vd_node_set_child(struct vd_btree_node_header *n, u32 i, vd_blk_t b)
+{
+	*(__le64 *)vd_node_value(n, i) = cpu_to_le64(b);
+}
+
+/* Index of the last key <= @key, or -1 if every key is bigger. */
+static inline int vd_node_lower_bound(struct vd_btree_node_header *n, u64 key)
+{
+	int lo = -1, hi = (int)vd_node_nr(n);
+
+	/* invariant: key[lo] <= key < key[hi] (virtual sentinels) */
+	while (hi - lo > 1) {
+		int mid = lo + (hi - lo) / 2;
+
+		if (vd_node_key(n, mid) <= key)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+void vd_node_init(struct vd_btree_node_header *n, bool leaf, u32 value_size);
+/* Read-lock a node and check it fits @info (value size of leaves). */
+int vd_btree_read_node(struct vd_btree_info *info, vd_blk_t b, struct vd_block **result);
+/*
+ * Writable copy of node @b (vd_tm_shadow_block); when the original was
+ * shared, takes references on its children / values.
+ */
+int vd_btree_shadow_node(struct vd_btree_info *info, vd_blk_t b, struct vd_block **result);
+/* Take (inc) or drop (dec) the references held by a node's entries. */
+int vd_btree_inc_entries(struct vd_btree_info *info, struct vd_btree_node_header *n);
+int vd_btree_dec_entries(struct vd_btree_info *info, struct vd_btree_node_header *n);
+/* Remove entry @i from a node (no reference changes). */
+void vd_node_delete_at(struct vd_btree_node_header *n, u32 i);
+/* Insert an entry at @i (no reference changes); the node must have room. */
+void vd_node_insert_at(struct vd_btree_node_header *n, u32 i, u64 key, const void *value);
+
+#endif /* VD_BTREE_INTERNAL_H */

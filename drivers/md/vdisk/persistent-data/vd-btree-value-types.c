@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Common B+tree value types: mappings to data blocks, subtree roots, plain. */
+#include <linux/errno.h>
+#include <linux/kernel.h>
+#include <linux/string.h>
+
+#include "vd-btree.h"
+#include "vd-space-map.h"
+
+static int mapping_block(const void *value, vd_blk_t *b)
+{
+	u64 v = le64_to_cpu(*(const __le64 *)value);
+
+	if (v & VD_MAP_RESERVED_MASK) {
+		pr_err("vdisk: mapping value 0x%llx has reserved bits set\n",
+		       (unsigned long long)v);
+		return -EILSEQ;
+	}
+	/* SSD-tier blocks live in a space map this layer does not know yet. */
+	if (VD_MAP_IS_SSD(v)) {
+		pr_err("vdisk: mapping value 0x%llx: SSD tier not supported\n",
+		       (unsigned long long)v);
+		return -EOPNOTSUPP;
+	}
+	*b = VD_MAP_BLOCK(v);
+	return 0;
+}
+
+static int mapping_inc(void *context, const void *value)
+{
+	vd_blk_t b;
+	int r = mapping_block(value, &b);
+
+	return r ? r : vd_sm_inc(context, b);
+}
+
+static int mapping_dec(void *context, const void *value)
+{
+	vd_blk_t b;
+	int r = mapping_block(value, &b);
+
+	return r ? r : vd_sm_dec(context, b);
+}
+
+static bool le64_equal(void *context, const void *a, const void *b)
+{
+	return !memcmp(a, b, sizeof(__le64));
+}
+
+void vd_btree_vt_mappings(struct vd_btree_value_type *vt, struct vd_space_map *data_sm)
+{
+	vt->context = data_sm;
+	vt->size = sizeof(__le64);
+	vt->inc = mapping_inc;
+	vt->dec = mapping_dec;
+	vt->equal = le64_equal;
+}
+
+static int subtree_inc(void *context, const void *value)
+{
+	struct vd_btree_info *sub = context;
+
+	return vd_btree_clone(sub, le64_to_cpu(*(const __le64 *)value));
+}
+
+static int subtree_dec(void *context, const void *value)
+{
+	struct vd_btree_info *sub = context;
+
+	return vd_btree_del(sub, le64_to_cpu(*(const __le64 *)value));
+}
+
+void vd_btree_vt_subtrees(struct vd_btree_value_type *vt, struct vd_btree_info *sub)
+{
+	vt->context = sub;
+	vt->size = sizeof(__le64);
+	vt->inc = subtree_inc;
+	vt->dec = subtree_dec;
+	vt->equal = le64_equal;
+}
+
+void vd_btree_vt_plain(struct vd_btree_value_type *vt, u32 size)
+{
+	memset(vt, 0, sizeof(*vt));
+	vt->size = size;
+}

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-2.0
+/* B+tree walk for the checker and audits, and entry counting. */
+#include <linux/errno.h>
+#include <linux/kernel.h>
+
+#include "vd-btree-internal.h"
+
+static int walk_rec(struct vd_btree_info *info, vd_blk_t b, unsigned int depth,
+		    u64 lo, u64 hi, vd_btree_walk_fn fn, void *context)
+{
+	struct vd_btree_walk_node wn;
+	struct vd_btree_node_header *n;
+	struct vd_block *blk;
+	u32 i, nr;
+	int r;
+
+	if (depth >= VD_BTREE_MAX_DEPTH) {
+		pr_err("vdisk: btree node %llu: tree deeper than %u levels\n",
+		       (unsigned long long)b, VD_BTREE_MAX_DEPTH);
+		return -EILSEQ;
+	}
+	r = vd_btree_read_node(info, b, &blk);
+	if (r)
+		return r;
+	n = vd_node(blk);
+	nr = vd_node_nr(n);
+	wn.blocknr = b;
+	wn.depth = depth;
+	wn.lo = lo;
+	wn.hi = hi;
+	wn.is_leaf = vd_node_is_leaf(n);
+	wn.nr_entries = nr;
+	wn.max_entries = vd_node_max(n);
+	wn.value_size = vd_node_vsize(n);
+	wn.keys = vd_node_keys(n);
+	wn.values = vd_node_value(n, 0);
+	r = fn(context, &wn);
+	if (r == VD_BTREE_WALK_SKIP || wn.is_leaf || r < 0) {
+		vd_tm_unlock(info->tm, blk);
+		return r < 0 ? r : 0;
+	}
+	for (i = 0; i < nr && !r; i++) {
+		u64 chi = i + 1 < nr ? vd_node_key(n, i + 1) - 1 : hi;
+
+		r = walk_rec(info, vd_node_child(n, i), depth + 1, vd_node_key(n, i), chi,
+			     fn, context);
+	}
+	vd_tm_unlock(info->tm, blk);
+	return r;
+}
+
+int vd_btree_walk(struct vd_btree_info *info, vd_blk_t root, vd_btree_walk_fn fn,
+		  void *context)
+{
+	return walk_rec(info, root, 0, 0, U64_MAX, fn, context);
+}
+
+static int count_fn(void *context, const struct vd_btree_walk_node *node)
+{
+	u64 *count = context;
+
+	if (node->is_leaf)
+		*count += node->nr_entries;
+	return 0;
+}
+
+int vd_btree_count(struct vd_btree_info *info, vd_blk_t root, u64 *count)
+{
+	*count = 0;
+	return vd_btree_walk(info, root, count_fn, count);
+}

@@ -1,0 +1,601 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copy-on-write B+tree: node helpers, lookups, insert, remove, clone, del.
+ *
+ * Updates work top-down on a "spine" of at most two write-locked nodes
+ * (parent, child).  Every node on the path is shadowed first, so the tree
+ * reachable from the old root is never modified unless its nodes were
+ * already new in this transaction.  Full children are split before we
+ * descend into them (so a parent always has room for one more entry), and
+ * small children are merged with or refilled from a neighbour before a
+ * removal descends into them.
+ *
+ * Error handling: an update that fails with anything but -ENODATA leaves
+ * the transaction in an undefined state (references may already have moved);
+ * the caller must abort it and reopen from the last commit.
+ */
+#include <linux/errno.h>
+#include <linux/kernel.h>
+#include <linux/string.h>
+
+#include "vd-btree-internal.h"
+#include "vd-space-map.h"
+
+void vd_node_init(struct vd_btree_node_header *n, bool leaf, u32 value_size)
+{
+	u32 vsize = leaf ? value_size : (u32)sizeof(__le64);
+
+	n->flags = cpu_to_le32(leaf ? VD_BTREE_NODE_LEAF : VD_BTREE_NODE_INTERNAL);
+	n->nr_entries = 0;
+	n->value_size = cpu_to_le32(vsize);
+	n->max_entries = cpu_to_le32(VD_BTREE_MAX_ENTRIES(vsize));
+	n->reserved = 0;
+}
+
+static int vd_btree_check_node(struct vd_btree_info *info, struct vd_block *b)
+{
+	struct vd_btree_node_header *n = vd_node(b);
+
+	if (vd_node_is_leaf(n) && vd_node_vsize(n) != info->vt.size) {
+		pr_err("vdisk: btree node %llu: value size %u, tree expects %u\n",
+		       (unsigned long long)vd_block_location(b), vd_node_vsize(n),
+		       info->vt.size);
+		return -EILSEQ;
+	}
+	if (!vd_node_is_leaf(n) && !vd_node_nr(n)) {
+		pr_err("vdisk: btree node %llu: empty internal node\n",
+		       (unsigned long long)vd_block_location(b));
+		return -EILSEQ;
+	}
+	return 0;
+}
+
+int vd_btree_read_node(struct vd_btree_info *info, vd_blk_t b, struct vd_block **result)
+{
+	int r = vd_tm_read_lock(info->tm, b, &vd_btree_node_validator, result);
+
+	if (r)
+		return r;
+	r = vd_btree_check_node(info, *result);
+	if (r)
+		vd_tm_unlock(info->tm, *result);
+	return r;
+}
+
+int vd_btree_inc_entries(struct vd_btree_info *info, struct vd_btree_node_header *n)
+{
+	u32 i, nr = vd_node_nr(n);
+	int r;
+
+	for (i = 0; i < nr; i++) {
+		if (vd_node_is_leaf(n))
+			r = info->vt.inc ? info->vt.inc(info->vt.context, vd_node_value(n, i)) : 0;
+		else
+			r = vd_tm_inc(info->tm, vd_node_child(n, i));
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int vd_btree_dec_entries(struct vd_btree_info *info, struct vd_btree_node_header *n)
+{
+	u32 i, nr = vd_node_nr(n);
+	int r;
+
+	for (i = 0; i < nr; i++) {
+		if (vd_node_is_leaf(n))
+			r = info->vt.dec ? info->vt.dec(info->vt.context, vd_node_value(n, i)) : 0;
+		else
+			r = vd_btree_del(info, vd_node_child(n, i));
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int vd_btree_shadow_node(struct vd_btree_info *info, vd_blk_t b, struct vd_block **result)
+{
+	int inc = 0, r;
+
+	r = vd_tm_shadow_block(info->tm, b, &vd_btree_node_validator, result, &inc);
+	if (r)
+		return r;
+	r = vd_btree_check_node(info, *result);
+	if (!r && inc)
+		r = vd_btree_inc_entries(info, vd_node(*result));
+	if (r)
+		vd_tm_unlock(info->tm, *result);
+	return r;
+}
+
+void vd_node_delete_at(struct vd_btree_node_header *n, u32 i)
+{
+	u32 nr = vd_node_nr(n), vs = vd_node_vsize(n);
+
+	memmove(vd_node_keys(n) + i, vd_node_keys(n) + i + 1, (size_t)8 * (nr - i - 1));
+	memmove(vd_node_value(n, i), vd_node_value(n, i + 1), (size_t)vs * (nr - i - 1));
+	n->nr_entries = cpu_to_le32(nr - 1);
+}
+
+void vd_node_insert_at(struct vd_btree_node_header *n, u32 i, u64 key, const void *value)
+{
+	u32 nr = vd_node_nr(n), vs = vd_node_vsize(n);
+
+	memmove(vd_node_keys(n) + i + 1, vd_node_keys(n) + i, (size_t)8 * (nr - i));
+	memmove(vd_node_value(n, i + 1), vd_node_value(n, i), (size_t)vs * (nr - i));
+	vd_node_keys(n)[i] = cpu_to_le64(key);
+	memcpy(vd_node_value(n, i), value, vs);
+	n->nr_entries = cpu_to_le32(nr + 1);
+}
+
+int vd_btree_empty(struct vd_btree_info *info, vd_blk_t *root)
+{
+	struct vd_block *b;
+	int r;
+
+	if (!info->vt.size || info->vt.size > VD_BTREE_MAX_VALUE_SIZE)
+		return -EINVAL;
+	r = vd_tm_new_block(info->tm, &vd_btree_node_validator, &b);
+	if (r)
+		return r;
+	vd_node_init(vd_node(b), true, info->vt.size);
+	*root = vd_block_location(b);
+	vd_tm_unlock(info->tm, b);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Lookups: read locks only, hand over hand.                              */
+/* ---------------------------------------------------------------------- */
+
+int vd_btree_lookup(struct vd_btree_info *info, vd_blk_t root, u64 key, void *value)
+{
+	struct vd_btree_node_header *n;
+	struct vd_block *b;
+	unsigned int depth;
+	int i, r;
+
+	for (depth = 0; depth < VD_BTREE_MAX_DEPTH; depth++) {
+		r = vd_btree_read_node(info, root, &b);
+		if (r)
+			return r;
+		n = vd_node(b);
+		i = vd_node_lower_bound(n, key);
+		if (i < 0 || (vd_node_is_leaf(n) && vd_node_key(n, i) != key)) {
+			vd_tm_unlock(info->tm, b);
+			return -ENODATA;
+		}
+		if (vd_node_is_leaf(n)) {
+			if (value)
+				memcpy(value, vd_node_value(n, i), info->vt.size);
+			vd_tm_unlock(info->tm, b);
+			return 0;
+		}
+		root = vd_node_child(n, i);
+		vd_tm_unlock(info->tm, b);
+	}
+	pr_err("vdisk: btree too deep below block %llu\n", (unsigned long long)root);
+	return -EILSEQ;
+}
+
+/* Smallest key >= @key in the subtree (dir > 0) or largest <= @key (dir < 0). */
+static int lookup_near(struct vd_btree_info *info, vd_blk_t b, u64 key, int dir,
+		       unsigned int depth, u64 *rkey, void *value)
+{
+	struct vd_btree_node_header *n;
+	struct vd_block *blk;
+	int i, nr, r;
+
+	if (depth >= VD_BTREE_MAX_DEPTH) {
+		pr_err("vdisk: btree too deep at block %llu\n", (unsigned long long)b);
+		return -EILSEQ;
+	}
+	r = vd_btree_read_node(info, b, &blk);
+	if (r)
+		return r;
+	n = vd_node(blk);
+	nr = (int)vd_node_nr(n);
+	i = vd_node_lower_bound(n, key);
+	r = -ENODATA;
+	if (vd_node_is_leaf(n)) {
+		if (dir > 0 && !(i >= 0 && vd_node_key(n, i) == key))
+			i++;
+		if (i >= 0 && i < nr) {
+			*rkey = vd_node_key(n, i);
+			memcpy(value, vd_node_value(n, i), info->vt.size);
+			r = 0;
+		}
+	} else if (dir > 0) {
+		/* Children after i only hold bigger keys: the first one found wins. */
+		for (i = max(i, 0); i < nr && r == -ENODATA; i++)
+			r = lookup_near(info, vd_node_child(n, i), key, dir, depth + 1,
+					rkey, value);
+	} else {
+		/* key[i] is only a lower bound: child i may have nothing <= key. */
+		for (; i >= 0 && r == -ENODATA; i--)
+			r = lookup_near(info, vd_node_child(n, i), key, dir, depth + 1,
+					rkey, value);
+	}
+	vd_tm_unlock(info->tm, blk);
+	return r;
+}
+
+int vd_btree_lookup_next(struct vd_btree_info *info, vd_blk_t root, u64 key,
+			 u64 *rkey, void *value)
+{
+	return lookup_near(info, root, key, 1, 0, rkey, value);
+}
+
+int vd_btree_lookup_prev(struct vd_btree_info *info, vd_blk_t root, u64 key,
+			 u64 *rkey, void *value)
+{
+	return lookup_near(info, root, key, -1, 0, rkey, value);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Insert.                                                                */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Split the full child @c (entry @i of @parent, both write-locked) and put
+ * the new right sibling at @i + 1.  Appends past the child's last key (the
+ * sequential-write case) leave the left node full and move only the last
+ * entry, so sequentially filled trees end up with nearly full nodes.
+ * On return *c is the half that @key belongs to; the other is unlocked.
+ */
+static int split_child(struct vd_btree_info *info, struct vd_btree_node_header *parent,
+		       u32 i, struct vd_block **c, u64 key)
+{
+	struct vd_btree_node_header *l = vd_node(*c), *rn;
+	u32 nr = vd_node_nr(l), vs = vd_node_vsize(l), mid;
+	struct vd_block *right;
+	__le64 loc;
+	int r;
+
+	r = vd_tm_new_block(info->tm, &vd_btree_node_validator, &right);
+	if (r)
+		return r;
+	rn = vd_node(right);
+	memcpy(rn, l, VD_BTREE_NODE_HEADER_SIZE);
+	mid = key > vd_node_key(l, nr - 1) ? nr - 1 : nr / 2;
+	memcpy(vd_node_keys(rn), vd_node_keys(l) + mid, (size_t)8 * (nr - mid));
+	memcpy(vd_node_value(rn, 0), vd_node_value(l, mid), (size_t)vs * (nr - mid));
+	rn->nr_entries = cpu_to_le32(nr - mid);
+	l->nr_entries = cpu_to_le32(mid);
+
+	loc = cpu_to_le64(vd_block_location(right));
+	vd_node_insert_at(parent, i + 1, vd_node_key(rn, 0), &loc);
+
+	if (key >= vd_node_key(rn, 0)) {
+		vd_tm_unlock(info->tm, *c);
+		*c = right;
+	} else {
+		vd_tm_unlock(info->tm, right);
+	}
+	return 0;
+}
+
+/* A new root above @child (write-locked, full): the tree grows by a level. */
+static int grow_root(struct vd_btree_info *info, struct vd_block **child,
+		     struct vd_block **new_root, u64 key)
+{
+	struct vd_btree_node_header *n;
+	__le64 loc;
+	int r;
+
+	r = vd_tm_new_block(info->tm, &vd_btree_node_validator, new_root);
+	if (r)
+		return r;
+	n = vd_node(*new_root);
+	vd_node_init(n, false, 0);
+	loc = cpu_to_le64(vd_block_location(*child));
+	vd_node_insert_at(n, 0, min(key, vd_node_key(vd_node(*child), 0)), &loc);
+	r = split_child(info, n, 0, child, key);
+	if (r)
+		vd_tm_unlock(info->tm, *new_root);
+	return r;
+}
+
+int vd_btree_insert(struct vd_btree_info *info, vd_blk_t root, u64 key,
+		    const void *value, vd_blk_t *new_root, int *inserted)
+{
+	struct vd_block *parent = NULL, *cur, *top;
+	struct vd_btree_node_header *n;
+	unsigned int depth;
+	int i, r;
+
+	r = vd_btree_shadow_node(info, root, &cur);
+	if (r)
+		return r;
+	*new_root = vd_block_location(cur);
+	n = vd_node(cur);
+	if (vd_node_nr(n) == vd_node_max(n)) {
+		r = grow_root(info, &cur, &top, key);
+		if (r)
+			goto out;
+		*new_root = vd_block_location(top);
+		parent = top;
+	}
+
+	for (depth = 0;; depth++) {
+		n = vd_node(cur);
+		i = vd_node_lower_bound(n, key);
+		if (vd_node_is_leaf(n))
+			break;
+		if (depth >= VD_BTREE_MAX_DEPTH) {
+			r = -EILSEQ;
+			goto out;
+		}
+		if (i < 0) {
+			/* New minimum: key[0] must stay a lower bound of child 0. */
+			i = 0;
+			vd_node_keys(n)[0] = cpu_to_le64(key);
+		}
+		if (parent)
+			vd_tm_unlock(info->tm, parent);
+		parent = cur;
+		r = vd_btree_shadow_node(info, vd_node_child(n, i), &cur);
+		if (r) {
+			cur = NULL;
+			goto out;
+		}
+		vd_node_set_child(n, i, vd_block_location(cur));
+		if (vd_node_nr(vd_node(cur)) == vd_node_max(vd_node(cur))) {
+			r = split_child(info, n, i, &cur, key);
+			if (r)
+				goto out;
+		}
+	}
+
+	if (i >= 0 && vd_node_key(n, i) == key) {
+		/* Overwrite: drop the reference the old value held. */
+		if (info->vt.dec && !(info->vt.equal &&
+				      info->vt.equal(info->vt.context, vd_node_value(n, i), value)))
+			r = info->vt.dec(info->vt.context, vd_node_value(n, i));
+		else if (info->vt.dec)
+			r = info->vt.dec(info->vt.context, value);
+		memcpy(vd_node_value(n, i), value, info->vt.size);
+		if (inserted)
+			*inserted = 0;
+	} else {
+		vd_node_insert_at(n, (u32)(i + 1), key, value);
+		if (inserted)
+			*inserted = 1;
+	}
+out:
+	if (cur)
+		vd_tm_unlock(info->tm, cur);
+	if (parent)
+		vd_tm_unlock(info->tm, parent);
+	return r;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Remove.                                                                */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Merge children @i and @i + 1 of @parent if they fit in one node, else
+ * share their entries evenly.  Both are shadowed; references move with the
+ * entries, so no counts change except for the freed right node.
+ */
+static int rebalance_pair(struct vd_btree_info *info, struct vd_btree_node_header *parent, u32 i)
+{
+	struct vd_btree_node_header *l, *rn;
+	struct vd_block *lb, *rb;
+	u32 nl, nrr, vs, move;
+	int r;
+
+	r = vd_btree_shadow_node(info, vd_node_child(parent, i), &lb);
+	if (r)
+		return r;
+	vd_node_set_child(parent, i, vd_block_location(lb));
+	r = vd_btree_shadow_node(info, vd_node_child(parent, i + 1), &rb);
+	if (r) {
+		vd_tm_unlock(info->tm, lb);
+		return r;
+	}
+	vd_node_set_child(parent, i + 1, vd_block_location(rb));
+	l = vd_node(lb);
+	rn = vd_node(rb);
+	nl = vd_node_nr(l);
+	nrr = vd_node_nr(rn);
+	vs = vd_node_vsize(l);
+	if (vd_node_is_leaf(l) != vd_node_is_leaf(rn) || vs != vd_node_vsize(rn)) {
+		pr_err("vdisk: btree nodes %llu and %llu: siblings of different kinds\n",
+		       (unsigned long long)vd_block_location(lb),
+		       (unsigned long long)vd_block_location(rb));
+		r = -EILSEQ;
+		goto out;
+	}
+	if (nl + nrr <= vd_node_max(l)) {
+		vd_blk_t gone = vd_block_location(rb);
+
+		memcpy(vd_node_keys(l) + nl, vd_node_keys(rn), (size_t)8 * nrr);
+		memcpy(vd_node_value(l, nl), vd_node_value(rn, 0), (size_t)vs * nrr);
+		l->nr_entries = cpu_to_le32(nl + nrr);
+		vd_tm_unlock(info->tm, rb);
+		rb = NULL;
+		vd_node_delete_at(parent, i + 1);
+		/* The entries moved to the left node: free only the block. */
+		r = vd_tm_dec(info->tm, gone);
+	} else if (nl < nrr) {
+		move = (nrr - nl) / 2;
+		memcpy(vd_node_keys(l) + nl, vd_node_keys(rn), (size_t)8 * move);
+		memcpy(vd_node_value(l, nl), vd_node_value(rn, 0), (size_t)vs * move);
+		memmove(vd_node_keys(rn), vd_node_keys(rn) + move, (size_t)8 * (nrr - move));
+		memmove(vd_node_value(rn, 0), vd_node_value(rn, move), (size_t)vs * (nrr - move));
+		l->nr_entries = cpu_to_le32(nl + move);
+		rn->nr_entries = cpu_to_le32(nrr - move);
+		vd_node_keys(parent)[i + 1] = vd_node_keys(rn)[0];
+	} else {
+		move = (nl - nrr) / 2;
+		memmove(vd_node_keys(rn) + move, vd_node_keys(rn), (size_t)8 * nrr);
+		memmove(vd_node_value(rn, move), vd_node_value(rn, 0), (size_t)vs * nrr);
+		memcpy(vd_node_keys(rn), vd_node_keys(l) + nl - move, (size_t)8 * move);
+		memcpy(vd_node_value(rn, 0), vd_node_value(l, nl - move), (size_t)vs * move);
+		l->nr_entries = cpu_to_le32(nl - move);
+		rn->nr_entries = cpu_to_le32(nrr + move);
+		vd_node_keys(parent)[i + 1] = vd_node_keys(rn)[0];
+	}
+out:
+	vd_tm_unlock(info->tm, lb);
+	if (rb)
+		vd_tm_unlock(info->tm, rb);
+	return r;
+}
+
+/* Children below a quarter full are merged/refilled before we descend. */
+static int child_is_small(struct vd_btree_info *info, vd_blk_t b, int *small)
+{
+	struct vd_block *blk;
+	int r = vd_btree_read_node(info, b, &blk);
+
+	if (r)
+		return r;
+	*small = vd_node_nr(vd_node(blk)) < vd_node_max(vd_node(blk)) / 4;
+	vd_tm_unlock(info->tm, blk);
+	return 0;
+}
+
+/* Drop single-child internal roots; *root is write-locked and new. */
+static int collapse_root(struct vd_btree_info *info, struct vd_block **root)
+{
+	struct vd_btree_node_header *n = vd_node(*root);
+	vd_blk_t child, old;
+	int r;
+
+	while (!vd_node_is_leaf(n) && vd_node_nr(n) == 1) {
+		child = vd_node_child(n, 0);
+		old = vd_block_location(*root);
+		vd_tm_unlock(info->tm, *root);
+		/* The child's reference moves up from the old root. */
+		r = vd_tm_dec(info->tm, old);
+		if (!r)
+			r = vd_btree_shadow_node(info, child, root);
+		if (r) {
+			*root = NULL;
+			return r;
+		}
+		n = vd_node(*root);
+	}
+	return 0;
+}
+
+int vd_btree_remove(struct vd_btree_info *info, vd_blk_t root, u64 key, vd_blk_t *new_root)
+{
+	struct vd_block *parent = NULL, *cur;
+	struct vd_btree_node_header *n;
+	unsigned int depth;
+	int i, small, r;
+
+	/* Fail before changing anything if the key is absent. */
+	r = vd_btree_lookup(info, root, key, NULL);
+	if (r)
+		return r;
+
+	r = vd_btree_shadow_node(info, root, &cur);
+	if (r)
+		return r;
+	*new_root = vd_block_location(cur);
+	for (depth = 0;; depth++) {
+		n = vd_node(cur);
+		i = vd_node_lower_bound(n, key);
+		if (i < 0) {
+			r = -EILSEQ;	/* the lookup found it: the tree changed under us */
+			goto out;
+		}
+		if (vd_node_is_leaf(n))
+			break;
+		if (depth >= VD_BTREE_MAX_DEPTH) {
+			r = -EILSEQ;
+			goto out;
+		}
+		r = child_is_small(info, vd_node_child(n, i), &small);
+		if (r)
+			goto out;
+		if (small && vd_node_nr(n) > 1) {
+			r = rebalance_pair(info, n, i + 1 < (int)vd_node_nr(n) ? i : i - 1);
+			if (r)
+				goto out;
+			i = vd_node_lower_bound(n, key);
+		}
+		if (parent)
+			vd_tm_unlock(info->tm, parent);
+		parent = cur;
+		r = vd_btree_shadow_node(info, vd_node_child(n, i), &cur);
+		if (r) {
+			cur = NULL;
+			goto out;
+		}
+		vd_node_set_child(n, i, vd_block_location(cur));
+	}
+	if (vd_node_key(n, i) != key) {
+		r = -EILSEQ;
+		goto out;
+	}
+	if (info->vt.dec)
+		r = info->vt.dec(info->vt.context, vd_node_value(n, i));
+	vd_node_delete_at(n, (u32)i);
+out:
+	if (cur)
+		vd_tm_unlock(info->tm, cur);
+	if (parent)
+		vd_tm_unlock(info->tm, parent);
+	if (r)
+		return r;
+	/* The root may now be an internal node with one child. */
+	r = vd_btree_shadow_node(info, *new_root, &cur);	/* new: in place */
+	if (r)
+		return r;
+	r = collapse_root(info, &cur);
+	if (r)
+		return r;
+	*new_root = vd_block_location(cur);
+	vd_tm_unlock(info->tm, cur);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Clone and whole-tree deletion.                                         */
+/* ---------------------------------------------------------------------- */
+
+int vd_btree_clone(struct vd_btree_info *info, vd_blk_t root)
+{
+	return vd_tm_inc(info->tm, root);
+}
+
+static int del_rec(struct vd_btree_info *info, vd_blk_t b, unsigned int depth)
+{
+	struct vd_btree_node_header *n;
+	struct vd_block *blk;
+	u32 count, i;
+	int r;
+
+	if (depth >= VD_BTREE_MAX_DEPTH)
+		return -EILSEQ;
+	r = vd_tm_ref(info->tm, b, &count);
+	if (r)
+		return r;
+	if (count > 1)
+		return vd_tm_dec(info->tm, b);
+	r = vd_btree_read_node(info, b, &blk);
+	if (r)
+		return r;
+	n = vd_node(blk);
+	/* Still locked while we drop what it points to; it is freed last. */
+	for (i = 0; i < vd_node_nr(n) && !r; i++) {
+		if (vd_node_is_leaf(n))
+			r = info->vt.dec ? info->vt.dec(info->vt.context, vd_node_value(n, i)) : 0;
+		else
+			r = del_rec(info, vd_node_child(n, i), depth + 1);
+	}
+	vd_tm_unlock(info->tm, blk);
+	return r ? r : vd_tm_dec(info->tm, b);
+}
+
+int vd_btree_del(struct vd_btree_info *info, vd_blk_t root)
+{
+	return del_rec(info, root, 0);
+}
