@@ -19,7 +19,7 @@
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
-kernel=stock out= force=0
+kernel=stock out='' force=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kernel) kernel=$2; shift 2 ;;

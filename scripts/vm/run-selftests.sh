@@ -30,12 +30,12 @@
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 
-kernel=stock results= name= mem=2G verbose=0 script=
+kernel=stock results='' name='' mem=2G verbose=0 script=''
 tests=() vm_extra=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kernel) kernel=$2; shift 2 ;;
-	--test) IFS=, read -r -a t <<< "$2"; tests+=("${t[@]}"); shift 2 ;;
+	--test) IFS=, read -r -a names <<< "$2"; tests+=("${names[@]}"); shift 2 ;;
 	--script) script=$2; shift 2 ;;
 	--results) results=$2; shift 2 ;;
 	--name) name=$2; shift 2 ;;

@@ -19,7 +19,7 @@
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 
-kernel=stock script_a= script_b= results= mem=1G smp=1
+kernel=stock script_a='' script_b='' results='' mem=1G smp=1
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kernel) kernel=$2; shift 2 ;;

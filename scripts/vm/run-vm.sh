@@ -33,8 +33,8 @@
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 
-kernel=stock initramfs= run=none append= mem=2G smp=2 timeout=600 name=vm
-net= mac=52:54:00:12:34:56 interactive=0 quiet=0
+kernel=stock initramfs='' run=none append='' mem=2G smp=2 timeout=600 name=vm
+net='' mac=52:54:00:12:34:56 interactive=0 quiet=0
 disks=()
 while [ $# -gt 0 ]; do
 	case "$1" in
