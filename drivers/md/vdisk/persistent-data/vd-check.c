@@ -21,15 +21,16 @@
 #include "vd-space-map.h"
 #include "vd-transaction-manager.h"
 
-#ifndef __printf
-#define __printf(a, b) __attribute__((format(printf, a, b)))
+#ifndef __KERNEL__
+#define __printf(a, b)	/* the kernel build checks the formats */
 #endif
 
-enum tree_kind { T_VDISKS, T_DETAILS, T_PENDING, T_MAPPING };
+enum tree_kind { T_VDISKS, T_DETAILS, T_PENDING, T_MAPPING, T_SM_INDEX, T_SM_OVERFLOW };
 
 static const char * const tree_names[] = {
 	[T_VDISKS] = "vdisks", [T_DETAILS] = "details",
 	[T_PENDING] = "pending-deletion", [T_MAPPING] = "mapping",
+	[T_SM_INDEX] = "space map index", [T_SM_OVERFLOW] = "space map overflow",
 };
 
 struct root_ref {
@@ -60,12 +61,16 @@ struct checker {
 	/* Current walk. */
 	enum tree_kind kind;
 	bool collect;			/* values of this tree are checked/collected */
+	/* Space map trees are counted by vd_sm_walk_metadata(): only check them. */
+	bool no_count;
+	vd_blk_t *bitmaps;
+	u64 nr_bitmaps, bitmaps_alloc;
 	int leaf_depth;
 	u64 owner;			/* vdisk id of the mapping tree, or ~0 */
 	char buf[256];
 };
 
-static void __printf(3, 4) report(struct checker *c, enum vd_check_level level,
+static __printf(3, 4) void report(struct checker *c, enum vd_check_level level,
 				  const char *fmt, ...)
 {
 	va_list ap;
@@ -104,7 +109,8 @@ static int count_meta(void *context, vd_blk_t b)
 	struct checker *c = context;
 
 	if (b >= c->nr_meta) {
-		report(c, VD_CHECK_ERROR, "space map structure points to block %llu, beyond the %llu metadata blocks",
+		report(c, VD_CHECK_ERROR,
+		       "space map structure points to block %llu, beyond the %llu metadata blocks",
 		       (unsigned long long)b, (unsigned long long)c->nr_meta);
 		return 0;
 	}
@@ -118,11 +124,13 @@ static void check_mapping_value(struct checker *c, u64 vblock, u64 v, vd_blk_t l
 	vd_blk_t b = VD_MAP_BLOCK(v);
 
 	if (v & (VD_MAP_RESERVED_MASK | VD_MAP_SSD | VD_MAP_SLOT_MASK))
-		report(c, VD_CHECK_ERROR, "mapping leaf %llu: vblock %llu has flag bits 0x%llx that no enabled feature uses",
+		report(c, VD_CHECK_ERROR,
+		       "mapping leaf %llu: vblock %llu has flag bits 0x%llx that no enabled feature uses",
 		       (unsigned long long)leaf, (unsigned long long)vblock,
 		       (unsigned long long)(v & ~VD_MAP_BLOCK_MASK));
 	if (b >= c->nr_data) {
-		report(c, VD_CHECK_ERROR, "mapping leaf %llu: vblock %llu maps to data block %llu, beyond the %llu data blocks",
+		report(c, VD_CHECK_ERROR,
+		       "mapping leaf %llu: vblock %llu maps to data block %llu, beyond the %llu data blocks",
 		       (unsigned long long)leaf, (unsigned long long)vblock,
 		       (unsigned long long)b, (unsigned long long)c->nr_data);
 		return;
@@ -157,13 +165,16 @@ static int visit_node(void *context, const struct vd_btree_walk_node *n)
 		       tn, (unsigned long long)b);
 		return VD_BTREE_WALK_SKIP;
 	}
-	if (c->mcount[b] < U32_MAX)
-		c->mcount[b]++;
-	/* Shared node already checked (and its children counted) once. */
-	if (c->mcount[b] > 1)
-		return VD_BTREE_WALK_SKIP;
+	if (!c->no_count) {
+		if (c->mcount[b] < U32_MAX)
+			c->mcount[b]++;
+		/* Shared node already checked (and its children counted) once. */
+		if (c->mcount[b] > 1)
+			return VD_BTREE_WALK_SKIP;
+	}
 	if (le64_to_cpu(h->hdr.txn) > c->seq)
-		report(c, VD_CHECK_ERROR, "%s tree: block %llu was written by transaction %llu, after the last commit %llu",
+		report(c, VD_CHECK_ERROR,
+		       "%s tree: block %llu was written by transaction %llu, after the last commit %llu",
 		       tn, (unsigned long long)b, (unsigned long long)le64_to_cpu(h->hdr.txn),
 		       (unsigned long long)c->seq);
 	if (n->depth && !n->nr_entries)
@@ -173,12 +184,14 @@ static int visit_node(void *context, const struct vd_btree_walk_node *n)
 		u64 k = le64_to_cpu(n->keys[i]);
 
 		if (i && k <= le64_to_cpu(n->keys[i - 1])) {
-			report(c, VD_CHECK_ERROR, "%s tree: block %llu: key %u (%llu) not above the previous one",
+			report(c, VD_CHECK_ERROR,
+			       "%s tree: block %llu: key %u (%llu) not above the previous one",
 			       tn, (unsigned long long)b, i, (unsigned long long)k);
 			break;
 		}
 		if (k < n->lo || k > n->hi) {
-			report(c, VD_CHECK_ERROR, "%s tree: block %llu: key %llu outside its parent's range [%llu, %llu]",
+			report(c, VD_CHECK_ERROR,
+			       "%s tree: block %llu: key %llu outside its parent's range [%llu, %llu]",
 			       tn, (unsigned long long)b, (unsigned long long)k,
 			       (unsigned long long)n->lo, (unsigned long long)n->hi);
 			break;
@@ -189,10 +202,12 @@ static int visit_node(void *context, const struct vd_btree_walk_node *n)
 	if (c->leaf_depth < 0) {
 		c->leaf_depth = n->depth;
 	} else if (c->leaf_depth != (int)n->depth) {
-		report(c, VD_CHECK_ERROR, "%s tree: leaf %llu at depth %u, other leaves at depth %d",
+		report(c, VD_CHECK_ERROR,
+		       "%s tree: leaf %llu at depth %u, other leaves at depth %d",
 		       tn, (unsigned long long)b, n->depth, c->leaf_depth);
 	}
-	vsize = c->kind == T_DETAILS ? sizeof(struct vd_disk_details) : sizeof(__le64);
+	vsize = c->kind == T_DETAILS ? sizeof(struct vd_disk_details) :
+		c->kind == T_SM_INDEX ? sizeof(struct vd_sm_index_entry) : sizeof(__le64);
 	if (n->value_size != vsize) {
 		report(c, VD_CHECK_ERROR, "%s tree: leaf %llu has %u-byte values, expected %u",
 		       tn, (unsigned long long)b, n->value_size, vsize);
@@ -204,6 +219,16 @@ static int visit_node(void *context, const struct vd_btree_walk_node *n)
 		u64 v = vsize == 8 ? le64_to_cpu(*(const __le64 *)val) : 0;
 
 		switch (c->kind) {
+		case T_SM_OVERFLOW:
+			break;
+		case T_SM_INDEX:
+			c->bitmaps = grow(c->bitmaps, &c->bitmaps_alloc, c->nr_bitmaps,
+					  sizeof(*c->bitmaps));
+			if (!c->bitmaps)
+				return -ENOMEM;
+			c->bitmaps[c->nr_bitmaps++] =
+				le64_to_cpu(((const struct vd_sm_index_entry *)val)->blocknr);
+			break;
 		case T_MAPPING:
 			check_mapping_value(c, k, v, b);
 			break;
@@ -234,7 +259,8 @@ static void walk(struct checker *c, enum tree_kind kind, vd_blk_t root, u64 owne
 	struct vd_btree_info info = { .tm = c->tm };
 	int r;
 
-	vd_btree_vt_plain(&info.vt, kind == T_DETAILS ? sizeof(struct vd_disk_details) : 8);
+	vd_btree_vt_plain(&info.vt, kind == T_DETAILS ? sizeof(struct vd_disk_details) :
+			  kind == T_SM_INDEX ? sizeof(struct vd_sm_index_entry) : 8);
 	c->kind = kind;
 	c->leaf_depth = -1;
 	c->owner = owner;
@@ -247,14 +273,18 @@ static void walk(struct checker *c, enum tree_kind kind, vd_blk_t root, u64 owne
 	r = vd_btree_walk(&info, root, visit_node, c);
 	if (r == -ENOMEM) {
 		c->walk_failed = true;
-		report(c, VD_CHECK_ERROR, "out of memory while walking the %s tree", tree_names[kind]);
+		report(c, VD_CHECK_ERROR,
+		       "out of memory while walking the %s tree",
+		       tree_names[kind]);
 	} else if (r < 0) {
 		c->walk_failed = true;
 		if (kind == T_MAPPING && owner != U64_MAX)
-			report(c, VD_CHECK_ERROR, "mapping tree of vdisk %llu (root %llu) is unreadable (error %d, see the log for the block)",
+			report(c, VD_CHECK_ERROR,
+			       "mapping tree of vdisk %llu (root %llu) is unreadable (error %d, see the log for the block)",
 			       (unsigned long long)owner, (unsigned long long)root, r);
 		else
-			report(c, VD_CHECK_ERROR, "%s tree (root %llu) is unreadable (error %d, see the log for the block)",
+			report(c, VD_CHECK_ERROR,
+			       "%s tree (root %llu) is unreadable (error %d, see the log for the block)",
 			       tree_names[kind], (unsigned long long)root, r);
 	}
 }
@@ -270,7 +300,8 @@ static int walk_image(struct checker *c, const __le64 *tree_roots, bool collect)
 	walk(c, T_PENDING, le64_to_cpu(tree_roots[VD_ROOT_PENDING_DELETE]), U64_MAX);
 	c->collect = false;
 	for (i = first; i < c->nr_roots; i++)
-		walk(c, T_MAPPING, c->roots[i].root, c->roots[i].pending ? U64_MAX : c->roots[i].key);
+		walk(c, T_MAPPING, c->roots[i].root,
+		     c->roots[i].pending ? U64_MAX : c->roots[i].key);
 	if (!collect)
 		c->nr_roots = first;
 	return 0;
@@ -316,14 +347,16 @@ static void check_vdisk(struct checker *c, const struct root_ref *rr)
 	if (r)
 		return;		/* already reported by the walk */
 	if (count != le64_to_cpu(d->d.mapped_blocks))
-		report(c, VD_CHECK_ERROR, "vdisk %llu: details say %llu mapped blocks, its tree (root %llu) has %llu",
+		report(c, VD_CHECK_ERROR,
+		       "vdisk %llu: details say %llu mapped blocks, its tree (root %llu) has %llu",
 		       (unsigned long long)rr->key,
 		       (unsigned long long)le64_to_cpu(d->d.mapped_blocks),
 		       (unsigned long long)rr->root, (unsigned long long)count);
 	size_blocks = DIV_ROUND_UP(le64_to_cpu(d->d.size_sectors), dbs);
 	if (size_blocks && !vd_btree_lookup_prev(&info, rr->root, U64_MAX, &last, &le) &&
 	    last >= size_blocks)
-		report(c, VD_CHECK_ERROR, "vdisk %llu: block %llu is mapped beyond its size of %llu blocks",
+		report(c, VD_CHECK_ERROR,
+		       "vdisk %llu: block %llu is mapped beyond its size of %llu blocks",
 		       (unsigned long long)rr->key, (unsigned long long)last,
 		       (unsigned long long)size_blocks);
 }
@@ -341,7 +374,8 @@ static void check_lineage(struct checker *c)
 		if (flags & VD_DISK_FLAG_DELETING)
 			c->rep->nr_tombstones++;
 		if (ct > t)
-			report(c, VD_CHECK_ERROR, "vdisk %llu: creation time %llu is after the pool's time %llu",
+			report(c, VD_CHECK_ERROR,
+			       "vdisk %llu: creation time %llu is after the pool's time %llu",
 			       (unsigned long long)d->id, (unsigned long long)ct,
 			       (unsigned long long)t);
 		if (flags & ~(VD_DISK_FLAG_SNAPSHOT | VD_DISK_FLAG_DELETING))
@@ -349,16 +383,19 @@ static void check_lineage(struct checker *c)
 			       (unsigned long long)d->id, flags);
 		if (origin == VD_DISK_NO_ORIGIN) {
 			if (flags & VD_DISK_FLAG_SNAPSHOT)
-				report(c, VD_CHECK_ERROR, "vdisk %llu is a snapshot without an origin",
+				report(c, VD_CHECK_ERROR,
+				       "vdisk %llu is a snapshot without an origin",
 				       (unsigned long long)d->id);
 			continue;
 		}
 		if (!(flags & VD_DISK_FLAG_SNAPSHOT))
-			report(c, VD_CHECK_ERROR, "vdisk %llu has origin %llu but is not flagged a snapshot",
+			report(c, VD_CHECK_ERROR,
+			       "vdisk %llu has origin %llu but is not flagged a snapshot",
 			       (unsigned long long)d->id, (unsigned long long)origin);
 		o = find_detail(c, origin);
 		if (!o) {
-			report(c, VD_CHECK_ERROR, "vdisk %llu: origin %llu is neither a vdisk nor a deleted one",
+			report(c, VD_CHECK_ERROR,
+			       "vdisk %llu: origin %llu is neither a vdisk nor a deleted one",
 			       (unsigned long long)d->id, (unsigned long long)origin);
 			continue;
 		}
@@ -368,11 +405,13 @@ static void check_lineage(struct checker *c)
 		 * Strictly decreasing times along the chain rule out cycles.
 		 */
 		if (o == d || le64_to_cpu(o->d.creation_time) == ct)
-			report(c, VD_CHECK_ERROR, "vdisk %llu: origin %llu has the same creation time %llu (lineage cycle)",
+			report(c, VD_CHECK_ERROR,
+			       "vdisk %llu: origin %llu has the same creation time %llu (lineage cycle)",
 			       (unsigned long long)d->id, (unsigned long long)origin,
 			       (unsigned long long)ct);
 		else if (le64_to_cpu(o->d.creation_time) > ct)
-			report(c, VD_CHECK_INFO, "vdisk %llu: origin id %llu was deleted and reused",
+			report(c, VD_CHECK_INFO,
+			       "vdisk %llu: origin id %llu was deleted and reused",
 			       (unsigned long long)d->id, (unsigned long long)origin);
 	}
 }
@@ -397,7 +436,8 @@ static void check_details(struct checker *c)
 			j++;
 		live = j < c->nr_roots && c->roots[j].key == id && !c->roots[j].pending;
 		if (!live && !(le32_to_cpu(c->details[i].d.flags) & VD_DISK_FLAG_DELETING))
-			report(c, VD_CHECK_ERROR, "details entry for vdisk %llu, which has no mapping tree and is not marked deleted",
+			report(c, VD_CHECK_ERROR,
+			       "details entry for vdisk %llu, which has no mapping tree and is not marked deleted",
 			       (unsigned long long)id);
 	}
 	check_lineage(c);
@@ -422,11 +462,13 @@ static int compare_count(void *context, vd_blk_t b, u32 count)
 	if (count != x->expect[b]) {
 		if (!x->expect[b]) {
 			c->rep->nr_leaked++;
-			report(c, VD_CHECK_ERROR, "%s block %llu: space map count %u but nothing references it (leak)",
+			report(c, VD_CHECK_ERROR,
+			       "%s block %llu: space map count %u but nothing references it (leak)",
 			       x->what, (unsigned long long)b, count);
 		} else {
 			c->rep->nr_bad_counts++;
-			report(c, VD_CHECK_ERROR, "%s block %llu: space map count %u, referenced %u times",
+			report(c, VD_CHECK_ERROR,
+			       "%s block %llu: space map count %u, referenced %u times",
 			       x->what, (unsigned long long)b, count, x->expect[b]);
 		}
 	}
@@ -453,7 +495,8 @@ static void compare_sm(struct checker *c, struct vd_space_map *sm, u32 *expect, 
 		if (!expect[b])
 			continue;
 		c->rep->nr_bad_counts++;
-		report(c, VD_CHECK_ERROR, "%s block %llu is referenced %u times but free in the space map (it could be reused: double use)",
+		report(c, VD_CHECK_ERROR,
+		       "%s block %llu is referenced %u times but free in the space map (it could be reused: double use)",
 		       what, (unsigned long long)b, expect[b]);
 	}
 	if (!vd_sm_get_nr_free(sm, &nr_free) && nr_free != nr - x.nr_nonzero)
@@ -476,19 +519,22 @@ static int setup(struct checker *c, unsigned int flags)
 	c->seq = le64_to_cpu(c->sb.commit_seq);
 	rep->commit_seq = c->seq;
 	if (rep->slot_ok != 3)
-		report(c, VD_CHECK_WARNING, "superblock slot %u is invalid (normal after a fresh format or an interrupted commit); using commit %llu in slot %u",
+		report(c, VD_CHECK_WARNING,
+		       "superblock slot %u is invalid (normal after a fresh format or an interrupted commit); using commit %llu in slot %u",
 		       rep->slot_ok & 1 ? 1 : 0, (unsigned long long)c->seq,
 		       (unsigned int)VD_SUPERBLOCK_SLOT(c->seq));
 	r = vd_pool_check_features(&c->sb, &ro);
 	if (r) {
-		report(c, VD_CHECK_ERROR, "superblock: unsupported version or features (see the log)");
+		report(c, VD_CHECK_ERROR,
+		       "superblock: unsupported version or features (see the log)");
 		return r;
 	}
 	c->nr_meta = le64_to_cpu(c->sb.nr_metadata_blocks);
 	c->nr_data = le64_to_cpu(c->sb.nr_data_blocks);
 	if (c->nr_meta > vd_bm_nr_blocks(c->bm) || c->nr_meta <= VD_SUPERBLOCK_NR_SLOTS ||
 	    !c->nr_data || c->nr_data > VD_MAP_BLOCK_MASK + 1) {
-		report(c, VD_CHECK_ERROR, "superblock: %llu metadata blocks (device has %llu), %llu data blocks: inconsistent",
+		report(c, VD_CHECK_ERROR,
+		       "superblock: %llu metadata blocks (device has %llu), %llu data blocks: inconsistent",
 		       (unsigned long long)c->nr_meta,
 		       (unsigned long long)vd_bm_nr_blocks(c->bm), (unsigned long long)c->nr_data);
 		return -EILSEQ;
@@ -503,7 +549,8 @@ static int setup(struct checker *c, unsigned int flags)
 	if (r) {
 		c->tm = NULL;
 		report(c, VD_CHECK_ERROR, "metadata space map (root %llu) is unreadable (error %d)",
-		       (unsigned long long)le64_to_cpu(c->sb.sm_roots[VD_SM_METADATA].index_root), r);
+		       (unsigned long long)le64_to_cpu(c->sb.sm_roots[VD_SM_METADATA].index_root),
+		       r);
 		return r;
 	}
 	r = vd_sm_data_open(c->tm, &c->sb.sm_roots[VD_SM_DATA], &c->dsm);
@@ -517,13 +564,48 @@ static int setup(struct checker *c, unsigned int flags)
 		report(c, VD_CHECK_ERROR, "data space map tracks %llu blocks, superblock says %llu",
 		       (unsigned long long)n, (unsigned long long)c->nr_data);
 	if (!vd_sm_get_nr_blocks(c->msm, &n) && n != c->nr_meta)
-		report(c, VD_CHECK_ERROR, "metadata space map tracks %llu blocks, superblock says %llu",
+		report(c, VD_CHECK_ERROR,
+		       "metadata space map tracks %llu blocks, superblock says %llu",
 		       (unsigned long long)n, (unsigned long long)c->nr_meta);
 	if (flags & VD_CHECK_USE_METADATA_SNAP && !le64_to_cpu(c->sb.held_root)) {
 		report(c, VD_CHECK_ERROR, "no metadata snapshot is held");
 		return -ENODATA;
 	}
 	return 0;
+}
+
+/* Headers of the space maps' own blocks (counted by vd_sm_walk_metadata()). */
+static void check_sm_blocks(struct checker *c, const struct vd_sm_root *root, const char *what)
+{
+	struct vd_block *b;
+	u64 i;
+
+	c->no_count = true;
+	c->nr_bitmaps = 0;
+	walk(c, T_SM_INDEX, le64_to_cpu(root->index_root), U64_MAX);
+	if (le64_to_cpu(root->overflow_root))
+		walk(c, T_SM_OVERFLOW, le64_to_cpu(root->overflow_root), U64_MAX);
+	c->no_count = false;
+	for (i = 0; i < c->nr_bitmaps; i++) {
+		vd_blk_t nr = c->bitmaps[i];
+		const struct vd_block_header *h;
+
+		if (nr < VD_SUPERBLOCK_NR_SLOTS || nr >= c->nr_meta ||
+		    vd_tm_read_lock(c->tm, nr, &vd_sm_bitmap_validator, &b)) {
+			report(c, VD_CHECK_ERROR, "%s space map: bitmap block %llu is unreadable",
+			       what, (unsigned long long)nr);
+			c->walk_failed = true;
+			continue;
+		}
+		h = vd_block_data(b);
+		if (le64_to_cpu(h->txn) > c->seq)
+			report(c, VD_CHECK_ERROR,
+			       "%s space map: bitmap block %llu was written by transaction %llu, after the last commit %llu",
+			       what, (unsigned long long)nr,
+			       (unsigned long long)le64_to_cpu(h->txn),
+			       (unsigned long long)c->seq);
+		vd_tm_unlock(c->tm, b);
+	}
 }
 
 int vd_check(struct vd_block_manager *bm, unsigned int flags, struct vd_check_report *rep)
@@ -552,6 +634,8 @@ int vd_check(struct vd_block_manager *bm, unsigned int flags, struct vd_check_re
 		report(c, VD_CHECK_ERROR, "space map structures are unreadable (error %d)", r);
 		c->walk_failed = true;
 	}
+	check_sm_blocks(c, &c->sb.sm_roots[VD_SM_METADATA], "metadata");
+	check_sm_blocks(c, &c->sb.sm_roots[VD_SM_DATA], "data");
 	held = le64_to_cpu(c->sb.held_root);
 	if (held) {
 		if (held < VD_SUPERBLOCK_NR_SLOTS || held >= c->nr_meta ||
@@ -565,7 +649,8 @@ int vd_check(struct vd_block_manager *bm, unsigned int flags, struct vd_check_re
 
 			memcpy(held_roots, h->tree_roots, sizeof(held_roots));
 			if (le64_to_cpu(h->hdr.txn) > c->seq)
-				report(c, VD_CHECK_ERROR, "metadata snapshot block %llu was written after the last commit",
+				report(c, VD_CHECK_ERROR,
+				       "metadata snapshot block %llu was written after the last commit",
 				       (unsigned long long)held);
 			vd_tm_unlock(c->tm, b);
 			c->mcount[held]++;
@@ -587,7 +672,8 @@ int vd_check(struct vd_block_manager *bm, unsigned int flags, struct vd_check_re
 		walk_image(c, held_roots, false);
 	check_details(c);
 	if (c->walk_failed) {
-		report(c, VD_CHECK_WARNING, "reference counts not compared: some metadata is unreadable");
+		report(c, VD_CHECK_WARNING,
+		       "reference counts not compared: some metadata is unreadable");
 	} else {
 		compare_sm(c, c->msm, c->mcount, c->nr_meta, "metadata", &rep->nr_metadata_used);
 		compare_sm(c, c->dsm, c->dcount, c->nr_data, "data", &rep->nr_data_used);
@@ -602,6 +688,7 @@ out:
 	kvfree(c->dcount);
 	kvfree(c->roots);
 	kvfree(c->details);
+	kvfree(c->bitmaps);
 	kfree(c);
 	if (r == -ENOMEM)
 		return r;

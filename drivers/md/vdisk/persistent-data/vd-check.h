@@ -15,7 +15,7 @@
 
 #include "vd-block-manager.h"
 
-#define VD_CHECK_USE_METADATA_SNAP	(1U << 0)
+#define VD_CHECK_USE_METADATA_SNAP	0x1U
 
 enum vd_check_level {
 	VD_CHECK_INFO = 0,

@@ -140,6 +140,11 @@ int vd_pool_read_superblock(struct vd_block_manager *bm, struct vd_superblock *s
 			pr_err("superblock slot %u holds commit %llu, which belongs in the other slot; ignoring it\n",
 			       s, (unsigned long long)le64_to_cpu(d->commit_seq));
 			ok &= ~(1U << s);
+		} else if (le64_to_cpu(d->hdr.txn) != le64_to_cpu(d->commit_seq)) {
+			pr_err("superblock slot %u: written by transaction %llu but holds commit %llu; ignoring it\n",
+			       s, (unsigned long long)le64_to_cpu(d->hdr.txn),
+			       (unsigned long long)le64_to_cpu(d->commit_seq));
+			ok &= ~(1U << s);
 		} else if (!found || le64_to_cpu(d->commit_seq) > best_seq) {
 			best_seq = le64_to_cpu(d->commit_seq);
 			memcpy(sb, d, sizeof(*sb));
@@ -686,8 +691,10 @@ int vd_pool_format(struct vd_block_manager *bm, const struct vd_pool_format_para
 	sb->data_block_size = cpu_to_le32(p->data_block_size);
 	sb->nr_data_blocks = cpu_to_le64(p->nr_data_blocks);
 	sb->nr_metadata_blocks = cpu_to_le64(vd_bm_nr_blocks(bm));
-	for (i = 0; i < 16; i++)	/* identifies the pool in tools and logs */
-		sb->uuid[i] = (u8)((vd_bm_nr_blocks(bm) * 131 + p->nr_data_blocks * 7 + i * 29) >> (i % 8));
+	/* Not random (the shim has no RNG): identifies the pool in tools and logs. */
+	for (i = 0; i < 16; i++)
+		sb->uuid[i] = (u8)((vd_bm_nr_blocks(bm) * 131 + p->nr_data_blocks * 7 + i * 29) >>
+				   (i % 8));
 	/* Two commits: both slots hold a valid pool, so a torn first real
 	 * commit falls back to the empty pool rather than to nothing.
 	 */
@@ -1086,6 +1093,14 @@ int vd_pool_release_data_block(struct vd_pool_metadata *pmd, vd_blk_t pblock)
 	return fail(pmd, map_dec(pmd, &le), "release data block", 0);
 }
 
+/* Virtual blocks of a vdisk of @sectors (0 = no size yet: no limit). */
+static u64 size_blocks(struct vd_pool_metadata *pmd, u64 sectors)
+{
+	u32 dbs = le32_to_cpu(pmd->sb->data_block_size);
+
+	return sectors ? div_u64(sectors + dbs - 1, dbs) : U64_MAX;
+}
+
 int vd_pool_insert(struct vd_pool_metadata *pmd, u64 id, u64 vblock, u64 mapping)
 {
 	struct vd_pool_vdisk *v;
@@ -1101,6 +1116,12 @@ int vd_pool_insert(struct vd_pool_metadata *pmd, u64 id, u64 vblock, u64 mapping
 	r = get_vdisk(pmd, id, &v);
 	if (r)
 		return r == -ENODATA ? -ENOENT : r;
+	if (vblock >= size_blocks(pmd, v->info.size_sectors)) {
+		pr_err("vdisk %llu: block %llu is beyond its size of %llu sectors\n",
+		       (unsigned long long)id, (unsigned long long)vblock,
+		       (unsigned long long)v->info.size_sectors);
+		return -EINVAL;
+	}
 	r = vd_btree_insert(&pmd->map_info, v->root, vblock, &le, &root, &inserted);
 	if (r)
 		return fail(pmd, r, "insert", id);
@@ -1219,6 +1240,15 @@ int vd_pool_set_size(struct vd_pool_metadata *pmd, u64 id, u64 size_sectors)
 	r = get_vdisk(pmd, id, &v);
 	if (r)
 		return r == -ENODATA ? -ENOENT : r;
+	/* Shrinking unmaps what lies beyond the new end. */
+	if (size_sectors && size_sectors < v->info.size_sectors) {
+		r = vd_pool_remove_range(pmd, id, size_blocks(pmd, size_sectors), U64_MAX, NULL);
+		if (r)
+			return r;
+		v = cache_find(pmd, id);
+		if (!v)
+			return fail(pmd, -EINVAL, "resize", id);
+	}
 	v->info.size_sectors = size_sectors;
 	return 0;
 }

@@ -59,7 +59,7 @@ int vd_pool_read_superblock(struct vd_block_manager *bm, struct vd_superblock *s
 /* Check version, block size and feature flags; *read_only set for ro_compat. */
 int vd_pool_check_features(const struct vd_superblock *sb, bool *read_only);
 
-#define VD_POOL_OPEN_READ_ONLY	(1U << 0)
+#define VD_POOL_OPEN_READ_ONLY	0x1U
 
 /* The bm is not owned; close before destroying it. */
 int vd_pool_open(struct vd_block_manager *bm, unsigned int flags,
