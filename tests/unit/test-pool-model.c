@@ -25,7 +25,7 @@ static struct pt_pool P;
 static struct model cur, committed;
 static u32 content[NDATA];	/* what each data block holds */
 static u32 next_content = 1;
-static u64 seed, nr_ops = 3000;
+static u64 seed, nr_ops = 20000;
 static int verify_each;
 static unsigned long nr_commits, nr_checks, nr_lookups;
 
