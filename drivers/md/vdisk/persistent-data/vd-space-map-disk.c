@@ -443,16 +443,14 @@ static int enqueue(struct vd_space_map *sm, enum vd_sm_op op, vd_blk_t b, u32 co
 	return 0;
 }
 
-/* Outermost call: apply the change, then everything it queued. */
-static int change(struct vd_space_map *sm, enum vd_sm_op op, vd_blk_t b, u32 count)
+/*
+ * Leave a section entered with sm->depth++: apply everything queued while
+ * in it (each application may queue more), unless it failed.
+ */
+static int drain(struct vd_space_map *sm, int r)
 {
 	struct vd_sm_pending p;
-	int r;
 
-	if (sm->depth || sm->bootstrap)
-		return enqueue(sm, op, b, count);
-	sm->depth++;
-	r = apply(sm, op, b, count);
 	while (!r && sm->qhead < sm->nq) {
 		p = sm->queue[sm->qhead++];
 		r = apply(sm, p.op, p.b, p.count);
@@ -461,6 +459,15 @@ static int change(struct vd_space_map *sm, enum vd_sm_op op, vd_blk_t b, u32 cou
 	sm->qhead = 0;
 	sm->depth--;
 	return r;
+}
+
+/* Outermost call: apply the change, then everything it queued. */
+static int change(struct vd_space_map *sm, enum vd_sm_op op, vd_blk_t b, u32 count)
+{
+	if (sm->depth || sm->bootstrap)
+		return enqueue(sm, op, b, count);
+	sm->depth++;
+	return drain(sm, apply(sm, op, b, count));
 }
 
 int vd_sm_new_block(struct vd_space_map *sm, vd_blk_t *b)
@@ -597,15 +604,22 @@ static int widen_last_bitmap(struct vd_space_map *sm, vd_blk_t old_nr, vd_blk_t 
 	gained = bitmap_valid(new_nr, idx) - bitmap_valid(old_nr, idx);
 	if (!gained)
 		return 0;
+	/*
+	 * Like apply(): for the metadata sm, shadowing its own bitmap must
+	 * queue the count changes it causes, or the allocation for the copy
+	 * could shadow this very bitmap underneath us.
+	 */
+	sm->depth++;
 	r = vd_tm_shadow_block(sm->tm, sm->cur[idx].blocknr, &vd_sm_bitmap_validator, &blk, &inc);
-	if (r)
-		return r;
-	sm->cur[idx].blocknr = vd_block_location(blk);
-	sm->cur[idx].nr_free += gained;
-	((struct vd_sm_bitmap *)vd_block_data(blk))->nr_free = cpu_to_le32(sm->cur[idx].nr_free);
-	vd_tm_unlock(sm->tm, blk);
-	mark_dirty(sm, idx);
-	return 0;
+	if (!r) {
+		sm->cur[idx].blocknr = vd_block_location(blk);
+		sm->cur[idx].nr_free += gained;
+		((struct vd_sm_bitmap *)vd_block_data(blk))->nr_free =
+			cpu_to_le32(sm->cur[idx].nr_free);
+		vd_tm_unlock(sm->tm, blk);
+		mark_dirty(sm, idx);
+	}
+	return drain(sm, r);
 }
 
 static int extend(struct vd_space_map *sm, vd_blk_t new_nr)

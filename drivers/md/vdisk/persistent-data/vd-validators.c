@@ -55,6 +55,18 @@ int vd_validator_check(const struct vd_validator *v, const struct vd_block *b)
 	return 0;
 }
 
+/* Binary search relies on strictly increasing keys: check, never assume. */
+static bool keys_ascending(const void *node, u32 nr)
+{
+	const __le64 *keys = (const __le64 *)((const u8 *)node + VD_BTREE_NODE_HEADER_SIZE);
+	u32 i;
+
+	for (i = 1; i < nr; i++)
+		if (le64_to_cpu(keys[i - 1]) >= le64_to_cpu(keys[i]))
+			return false;
+	return true;
+}
+
 static int vd_btree_node_check(const struct vd_validator *v, const struct vd_block *b)
 {
 	const struct vd_btree_node_header *n = b->data;
@@ -74,6 +86,8 @@ static int vd_btree_node_check(const struct vd_validator *v, const struct vd_blo
 		why = "bad max_entries";
 	else if (nr > max)
 		why = "more entries than max_entries";
+	else if (!keys_ascending(b->data, nr))
+		why = "keys out of order";
 	if (why) {
 		pr_err("vdisk: metadata block %llu (btree node): %s (flags %u entries %u max %u value size %u)\n",
 		       (unsigned long long)b->nr, why, flags, nr, max, vsize);
