@@ -31,6 +31,7 @@ M M 128 0|different'
 bad_vdisk_tables='P|argument
 P abc|id
 P 18446744073709551616|id
+P 7|no such vdisk
 P 0 1 frobnicate|feature
 P 0 2 x|feature
 /dev/nonexistent 0|pool device
@@ -81,12 +82,19 @@ tap_check "plain vdisk-pool table loads" \
 	dm_create ta-pool "0 $data_sectors vdisk-pool $M $D 128 0"
 tap_check "pool table reads back with its arguments" \
 	sh -c "dmsetup table ta-pool | grep -q 'vdisk-pool .* 128 0'"
+# A vdisk table names an existing vdisk (refused otherwise, see below).
+dmsetup message ta-pool 0 create_vdisk 0 || tap_diag "create_vdisk 0 failed"
+dmsetup message ta-pool 0 create_vdisk 18446744073709551614 || tap_diag "create_vdisk failed"
 tap_check "vdisk on the pool loads" dm_create ta-vdisk "0 2097152 vdisk /dev/mapper/ta-pool 0"
 tap_check "a second vdisk with a large id loads" \
 	dm_create ta-vdisk2 "0 2048 vdisk /dev/mapper/ta-pool 18446744073709551614"
 dm_remove ta-vdisk2
 dm_remove ta-vdisk
 dm_remove ta-pool
+# The block size is fixed when the metadata is formatted and read_only
+# cannot format: format the 2048-sector pool first.
+zero_dev "$M" 1M
+dm_create ta-pool "0 $data_sectors vdisk-pool $M $D 2048 4" && dm_remove ta-pool
 tap_check "vdisk-pool with all flag features loads" \
 	dm_create ta-pool "0 $data_sectors vdisk-pool $M $D 2048 4 4 error_if_no_space ignore_discard no_discard_passdown read_only"
 dm_remove ta-pool
@@ -101,6 +109,7 @@ echo "$bad_pool_tables" | {
 }
 read -r _tap_n _tap_failed < "$VDISK_TEST_TMP/counts"
 
+zero_dev "$M" 1M
 dm_create ta-pool "0 $data_sectors vdisk-pool $M $D 128 0" || tap_diag "pool for vdisk tests failed"
 echo "$bad_vdisk_tables" | {
 	while IFS='|' read -r words key; do

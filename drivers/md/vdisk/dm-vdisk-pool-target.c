@@ -7,41 +7,17 @@
  *   vdisk-pool <metadata dev> <data dev> <data block size in sectors>
  *              <low water mark in blocks> [<#feature args> <arg>*]
  *
- * This file parses and validates the table line and registers the pool so that
- * vdisk tables can find it.  The metadata engine is not wired in yet: the pool
- * reports itself read-only with the reason "metadata_not_implemented".
+ * This file is the table side: parse and validate the line, find or create
+ * the pool object (dm-vdisk-pool.c) for this mapped device, bind the table's
+ * devices and features to it on resume, commit on suspend, report status
+ * and dispatch messages (dm-vdisk-messages.c).
  */
 #include "dm-vdisk.h"
 
 #include <linux/blkdev.h>
 #include <linux/log2.h>
 #include <linux/module.h>
-#include <linux/mutex.h>
 #include <linux/slab.h>
-
-/* All constructed pools; protected by vdisk_pool_registry_lock. */
-static LIST_HEAD(vdisk_pool_registry);
-static DEFINE_MUTEX(vdisk_pool_registry_lock);
-
-bool vdisk_pool_is_registered(dev_t pool_dev)
-{
-	struct mapped_device *md = dm_get_md(pool_dev);
-	struct vdisk_pool *pool;
-	bool found = false;
-
-	if (!md)
-		return false;
-	mutex_lock(&vdisk_pool_registry_lock);
-	list_for_each_entry(pool, &vdisk_pool_registry, list) {
-		if (pool->md == md) {
-			found = true;
-			break;
-		}
-	}
-	mutex_unlock(&vdisk_pool_registry_lock);
-	dm_put(md);
-	return found;
-}
 
 /*
  * Parse the optional feature arguments.  On error ti->error names the
@@ -120,6 +96,8 @@ static int vdisk_pool_parse_block_size(const char *arg, sector_t *block_sectors,
 static int vdisk_pool_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
 	struct dm_arg_set as = { .argc = argc, .argv = argv };
+	struct mapped_device *md = dm_table_get_md(ti->table);
+	struct vdisk_pool_c *pc;
 	struct vdisk_pool *pool;
 	sector_t data_blocks;
 	unsigned long long low_water;
@@ -131,15 +109,14 @@ static int vdisk_pool_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		return -EINVAL;
 	}
 
-	pool = kzalloc(sizeof(*pool), GFP_KERNEL);
-	if (!pool) {
+	pc = kzalloc(sizeof(*pc), GFP_KERNEL);
+	if (!pc) {
 		ti->error = "Cannot allocate pool context";
 		return -ENOMEM;
 	}
-	pool->ti = ti;
-	INIT_LIST_HEAD(&pool->list);
+	pc->ti = ti;
 
-	r = vdisk_pool_parse_block_size(argv[2], &pool->block_sectors, ti);
+	r = vdisk_pool_parse_block_size(argv[2], &pc->block_sectors, ti);
 	if (r)
 		goto bad_free;
 
@@ -148,10 +125,10 @@ static int vdisk_pool_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		r = -EINVAL;
 		goto bad_free;
 	}
-	pool->low_water_blocks = low_water;
+	pc->low_water_blocks = low_water;
 
 	dm_consume_args(&as, 4);
-	r = vdisk_pool_parse_features(&as, &pool->features, ti);
+	r = vdisk_pool_parse_features(&as, &pc->features, ti);
 	if (r)
 		goto bad_free;
 	if (as.argc) {
@@ -161,69 +138,161 @@ static int vdisk_pool_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 
 	mode = FMODE_READ;
-	if (!pool->features.read_only)
+	if (!pc->features.read_only)
 		mode |= FMODE_WRITE;
 
-	r = dm_get_device(ti, argv[0], mode, &pool->metadata_dev);
+	r = dm_get_device(ti, argv[0], mode, &pc->metadata_dev);
 	if (r) {
 		ti->error = "Cannot open metadata device";
 		goto bad_free;
 	}
 
-	r = dm_get_device(ti, argv[1], mode, &pool->data_dev);
+	r = dm_get_device(ti, argv[1], mode, &pc->data_dev);
 	if (r) {
 		ti->error = "Cannot open data device";
 		goto bad_metadata;
 	}
 
-	if (pool->metadata_dev->bdev == pool->data_dev->bdev) {
+	if (pc->metadata_dev->bdev == pc->data_dev->bdev) {
 		ti->error = "Metadata and data devices must be different";
 		r = -EINVAL;
 		goto bad_data;
 	}
 
-	data_blocks = bdev_nr_sectors(pool->data_dev->bdev) >>
-		      ilog2(pool->block_sectors);
+	data_blocks = bdev_nr_sectors(pc->data_dev->bdev) >> ilog2(pc->block_sectors);
 	if (!data_blocks) {
 		ti->error = "Data device is smaller than one data block";
 		r = -EINVAL;
 		goto bad_data;
 	}
-	if (pool->low_water_blocks > data_blocks) {
+	if (pc->low_water_blocks > data_blocks) {
 		ti->error = "Low water mark is larger than the data device";
 		r = -EINVAL;
 		goto bad_data;
 	}
 
-	pool->md = dm_table_get_md(ti->table);
-	mutex_lock(&vdisk_pool_registry_lock);
-	list_add(&pool->list, &vdisk_pool_registry);
-	mutex_unlock(&vdisk_pool_registry_lock);
+	/* A reload of a live pool device reuses its pool object. */
+	pool = vdisk_pool_find_get(md);
+	if (pool) {
+		if (pool->metadata_bdev != pc->metadata_dev->bdev) {
+			ti->error = "A pool table reload cannot change the metadata device";
+			r = -EINVAL;
+			goto bad_pool;
+		}
+		if (pool->block_sectors != pc->block_sectors) {
+			ti->error = "A pool table reload cannot change the data block size";
+			r = -EINVAL;
+			goto bad_pool;
+		}
+	} else {
+		r = vdisk_pool_create(md, pc, &pool, &ti->error);
+		if (r)
+			goto bad_data;
+	}
+	pc->pool = pool;
 
-	ti->private = pool;
+	ti->private = pc;
 	ti->num_flush_bios = 1;
+	ti->flush_supported = true;
 	return 0;
 
+bad_pool:
+	vdisk_pool_put(pool);
 bad_data:
-	dm_put_device(ti, pool->data_dev);
+	dm_put_device(ti, pc->data_dev);
 bad_metadata:
-	dm_put_device(ti, pool->metadata_dev);
+	dm_put_device(ti, pc->metadata_dev);
 bad_free:
-	kfree(pool);
+	kfree(pc);
 	return r;
 }
 
 static void vdisk_pool_dtr(struct dm_target *ti)
 {
-	struct vdisk_pool *pool = ti->private;
+	struct vdisk_pool_c *pc = ti->private;
+	struct vdisk_pool *pool = pc->pool;
 
-	mutex_lock(&vdisk_pool_registry_lock);
-	list_del(&pool->list);
-	mutex_unlock(&vdisk_pool_registry_lock);
+	mutex_lock(&pool->ti_mutex);
+	if (pool->ti == ti)
+		pool->ti = NULL;
+	mutex_unlock(&pool->ti_mutex);
+	vdisk_pool_commit(pool);
+	vdisk_pool_put(pool);
+	dm_put_device(ti, pc->data_dev);
+	dm_put_device(ti, pc->metadata_dev);
+	kfree(pc);
+}
 
-	dm_put_device(ti, pool->data_dev);
-	dm_put_device(ti, pool->metadata_dev);
-	kfree(pool);
+/*
+ * Bind this table to the pool and pick up a grown data device.  Runs before
+ * the table goes live, with the previous table (if any) suspended.
+ */
+static int vdisk_pool_preresume(struct dm_target *ti)
+{
+	struct vdisk_pool_c *pc = ti->private;
+	struct vdisk_pool *pool = pc->pool;
+	u64 data_blocks = bdev_nr_sectors(pc->data_dev->bdev) >> pool->block_shift;
+	struct vd_pool_usage u;
+	int r = 0;
+
+	mutex_lock(&pool->ti_mutex);
+	pool->ti = ti;
+	mutex_unlock(&pool->ti_mutex);
+
+	down_write(&pool->md_lock);
+	pool->data_bdev = pc->data_dev->bdev;
+	pool->features = pc->features;
+	pool->low_water_blocks = pc->low_water_blocks;
+	pool->low_water_raised = false;
+	r = vd_pool_get_usage(pool->pmd, &u);
+	if (r) {
+		DMERR("pool %s: cannot read the metadata usage (%d)",
+		      dm_device_name(pool->md), r);
+	} else if (data_blocks < u.nr_data_blocks) {
+		DMERR("pool %s: data device shrank from %llu to %llu blocks: refused",
+		      dm_device_name(pool->md), u.nr_data_blocks, data_blocks);
+		r = -EINVAL;
+	} else if (data_blocks > u.nr_data_blocks && pool->mode < VDISK_MODE_RO) {
+		r = vd_pool_resize_data(pool->pmd, data_blocks);
+		if (r) {
+			vdisk_pool_metadata_error(pool, "resize data", r);
+		} else {
+			DMINFO("pool %s: data device grew from %llu to %llu blocks",
+			       dm_device_name(pool->md), u.nr_data_blocks, data_blocks);
+			pool->dirty = true;
+			if (pool->mode == VDISK_MODE_OUT_OF_DATA_SPACE)
+				vdisk_pool_set_mode(pool, VDISK_MODE_RW, NULL);
+		}
+	}
+	up_write(&pool->md_lock);
+	if (r)
+		return r;
+	r = vdisk_pool_commit(pool);
+	if (r)
+		return r;
+	vdisk_requeue_no_space(pool);
+	return 0;
+}
+
+static void vdisk_pool_resume(struct dm_target *ti)
+{
+	struct vdisk_pool_c *pc = ti->private;
+	struct vdisk_pool *pool = pc->pool;
+
+	pool->suspended = false;
+	queue_delayed_work(pool->wq, &pool->waker, HZ);
+	vdisk_pool_wake(pool);
+}
+
+static void vdisk_pool_postsuspend(struct dm_target *ti)
+{
+	struct vdisk_pool_c *pc = ti->private;
+	struct vdisk_pool *pool = pc->pool;
+
+	pool->suspended = true;
+	cancel_delayed_work_sync(&pool->waker);
+	flush_workqueue(pool->wq);
+	vdisk_pool_commit(pool);
 }
 
 /*
@@ -232,9 +301,9 @@ static void vdisk_pool_dtr(struct dm_target *ti)
  */
 static int vdisk_pool_map(struct dm_target *ti, struct bio *bio)
 {
-	struct vdisk_pool *pool = ti->private;
+	struct vdisk_pool_c *pc = ti->private;
 
-	bio_set_dev(bio, pool->data_dev->bdev);
+	bio_set_dev(bio, pc->data_dev->bdev);
 	return DM_MAPIO_REMAPPED;
 }
 
@@ -271,25 +340,39 @@ static void vdisk_pool_status(struct dm_target *ti, status_type_t type,
 			      unsigned int status_flags, char *result,
 			      unsigned int maxlen)
 {
-	struct vdisk_pool *pool = ti->private;
+	struct vdisk_pool_c *pc = ti->private;
+	struct vdisk_pool *pool = pc->pool;
+	enum vdisk_pool_mode mode;
+	const char *reason;
+	struct vd_pool_usage u;
 	unsigned int sz = 0;
-	u64 meta_blocks = bdev_nr_sectors(pool->metadata_dev->bdev) >> 3;
-	u64 data_blocks = bdev_nr_sectors(pool->data_dev->bdev) >>
-			  ilog2(pool->block_sectors);
+	int r;
 
 	switch (type) {
 	case STATUSTYPE_INFO:
-		DMEMIT("0 0/%llu 0/%llu ro metadata_not_implemented ",
-		       meta_blocks, data_blocks);
-		vdisk_pool_emit_features(&pool->features, result, maxlen, &sz);
-		DMEMIT(" -");
+		down_read(&pool->md_lock);
+		r = vd_pool_get_usage(pool->pmd, &u);
+		mode = pool->mode;
+		reason = pool->mode_reason;
+		up_read(&pool->md_lock);
+		if (r) {
+			DMEMIT("Fail");
+			break;
+		}
+		DMEMIT("%llu %llu/%llu %llu/%llu %s %s ", u.transaction_id,
+		       u.nr_metadata_blocks - u.nr_free_metadata_blocks,
+		       u.nr_metadata_blocks,
+		       u.nr_data_blocks - u.nr_free_data_blocks, u.nr_data_blocks,
+		       vdisk_pool_mode_name(mode), reason ? reason : "-");
+		vdisk_pool_emit_features(&pc->features, result, maxlen, &sz);
+		DMEMIT(" %s", u.needs_check ? "needs_check" : "-");
 		break;
 	case STATUSTYPE_TABLE:
-		DMEMIT("%s %s %llu %llu ", pool->metadata_dev->name,
-		       pool->data_dev->name,
-		       (unsigned long long)pool->block_sectors,
-		       pool->low_water_blocks);
-		vdisk_pool_emit_features(&pool->features, result, maxlen, &sz);
+		DMEMIT("%s %s %llu %llu ", pc->metadata_dev->name,
+		       pc->data_dev->name,
+		       (unsigned long long)pc->block_sectors,
+		       pc->low_water_blocks);
+		vdisk_pool_emit_features(&pc->features, result, maxlen, &sz);
 		break;
 	case STATUSTYPE_IMA:
 		*result = '\0';
@@ -297,22 +380,34 @@ static void vdisk_pool_status(struct dm_target *ti, status_type_t type,
 	}
 }
 
+static int vdisk_pool_msg(struct dm_target *ti, unsigned int argc, char **argv,
+			  char *result, unsigned int maxlen)
+{
+	struct vdisk_pool_c *pc = ti->private;
+
+	return vdisk_pool_message(pc->pool, argc, argv, result, maxlen);
+}
+
 static int vdisk_pool_iterate_devices(struct dm_target *ti,
 				      iterate_devices_callout_fn fn, void *data)
 {
-	struct vdisk_pool *pool = ti->private;
+	struct vdisk_pool_c *pc = ti->private;
 
-	return fn(ti, pool->data_dev, 0, ti->len, data);
+	return fn(ti, pc->data_dev, 0, ti->len, data);
 }
 
 struct target_type vdisk_pool_target = {
 	.name = "vdisk-pool",
 	.features = DM_TARGET_SINGLETON | DM_TARGET_ALWAYS_WRITEABLE,
-	.version = {0, 1, 0},
+	.version = {0, 2, 0},
 	.module = THIS_MODULE,
 	.ctr = vdisk_pool_ctr,
 	.dtr = vdisk_pool_dtr,
 	.map = vdisk_pool_map,
+	.preresume = vdisk_pool_preresume,
+	.resume = vdisk_pool_resume,
+	.postsuspend = vdisk_pool_postsuspend,
 	.status = vdisk_pool_status,
+	.message = vdisk_pool_msg,
 	.iterate_devices = vdisk_pool_iterate_devices,
 };

@@ -5,32 +5,27 @@
  * Table line (the table length is the disk size):
  *   vdisk <pool dev> <vdisk id> [<#feature args> <arg>*]
  *
- * This file parses and validates the table line and checks that the pool
- * device really is a vdisk-pool.  Until the metadata engine is wired in,
- * every block reads as zeros and writes fail, which matches the pool's
- * read-only "metadata_not_implemented" status.
+ * This file is the table side: it checks that the pool device is an active
+ * vdisk-pool and that the vdisk exists, records a grown size, and reports
+ * status.  The bio path is in dm-vdisk-io.c.
  */
 #include "dm-vdisk.h"
 
-#include <linux/atomic.h>
+#include <linux/blkdev.h>
 #include <linux/module.h>
+#include <linux/percpu.h>
 #include <linux/slab.h>
 
-/* Per-vdisk I/O counters reported in the status line. */
-struct vdisk_io_counters {
-	atomic64_t reads;
-	atomic64_t writes;
-	atomic64_t read_bytes;
-	atomic64_t write_bytes;
-	atomic64_t discards;
-	atomic64_t flushes;
-};
+/* Is another device (not a reload of @md) already serving vdisk @id? */
+static bool active_elsewhere(struct vdisk_pool *pool, u64 id, struct mapped_device *md)
+{
+	struct vdisk *vd;
 
-struct vdisk {
-	struct dm_dev *pool_dev;
-	u64 id;
-	struct vdisk_io_counters io;
-};
+	list_for_each_entry(vd, &pool->vdisks, list)
+		if (vd->id == id && dm_table_get_md(vd->ti->table) != md)
+			return true;
+	return false;
+}
 
 /* vdisk <pool dev> <vdisk id> [<#feature args> <arg>*] */
 static int vdisk_ctr(struct dm_target *ti, unsigned int argc, char **argv)
@@ -39,7 +34,10 @@ static int vdisk_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		0, 0, "Invalid number of vdisk feature arguments (no features are defined)"
 	};
 	struct dm_arg_set as = { .argc = argc, .argv = argv };
+	struct vd_pool_vdisk_info info;
+	struct mapped_device *pool_md;
 	unsigned int nr_features;
+	struct vdisk_pool *pool;
 	struct vdisk *vd;
 	int r;
 
@@ -53,6 +51,9 @@ static int vdisk_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		ti->error = "Cannot allocate vdisk context";
 		return -ENOMEM;
 	}
+	vd->ti = ti;
+	INIT_LIST_HEAD(&vd->list);
+	vdisk_cache_init(vd);
 
 	if (kstrtou64(argv[1], 10, &vd->id) || vd->id == U64_MAX) {
 		ti->error = "Invalid vdisk id: expected a number below 2^64 - 1";
@@ -77,18 +78,76 @@ static int vdisk_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		ti->error = "Cannot open pool device";
 		goto bad_free;
 	}
-	if (!vdisk_pool_is_registered(vd->pool_dev->bdev->bd_dev)) {
+	pool_md = dm_get_md(vd->pool_dev->bdev->bd_dev);
+	pool = pool_md ? vdisk_pool_find_get(pool_md) : NULL;
+	if (pool_md)
+		dm_put(pool_md);
+	if (!pool) {
 		ti->error = "Device is not an active vdisk-pool";
 		r = -EINVAL;
+		goto bad_pool_dev;
+	}
+	vd->pool = pool;
+
+	vd->io = alloc_percpu(struct vdisk_counters);
+	if (!vd->io) {
+		ti->error = "Cannot allocate vdisk counters";
+		r = -ENOMEM;
 		goto bad_pool;
 	}
 
+	down_write(&pool->md_lock);
+	r = vd_pool_get_details(pool->pmd, vd->id, &info);
+	if (r == -ENODATA || r == -ENOENT ||
+	    (!r && (info.flags & VD_DISK_FLAG_DELETING))) {
+		ti->error = "No such vdisk in the pool (create it with the create_vdisk message)";
+		r = -ENOENT;
+	} else if (r) {
+		ti->error = "Cannot read the vdisk's details from the pool metadata";
+	} else if (active_elsewhere(pool, vd->id, dm_table_get_md(ti->table))) {
+		ti->error = "The vdisk is already active on another device";
+		r = -EBUSY;
+	} else if (info.size_sectors != ti->len && pool->mode < VDISK_MODE_RO) {
+		/* The table length is the size: record growth (or first use). */
+		r = vd_pool_set_size(pool->pmd, vd->id, ti->len);
+		if (r) {
+			vdisk_pool_metadata_error(pool, "set vdisk size", r);
+			ti->error = "Cannot record the vdisk size in the pool metadata";
+		} else {
+			pool->dirty = true;
+		}
+	}
+	if (!r)
+		list_add(&vd->list, &pool->vdisks);
+	up_write(&pool->md_lock);
+	if (r)
+		goto bad_counters;
+
+	r = dm_set_target_max_io_len(ti, pool->block_sectors);
+	if (r) {
+		ti->error = "Cannot set the maximum I/O size";
+		goto bad_list;
+	}
 	ti->private = vd;
 	ti->num_flush_bios = 1;
-	ti->num_discard_bios = 1;
+	ti->flush_supported = true;
+	ti->accounts_remapped_io = true;
+	ti->per_io_data_size = sizeof(struct vdisk_bio);
+	if (!pool->features.ignore_discard) {
+		ti->num_discard_bios = 1;
+		ti->discards_supported = true;
+	}
 	return 0;
 
+bad_list:
+	down_write(&pool->md_lock);
+	list_del(&vd->list);
+	up_write(&pool->md_lock);
+bad_counters:
+	free_percpu(vd->io);
 bad_pool:
+	vdisk_pool_put(pool);
+bad_pool_dev:
 	dm_put_device(ti, vd->pool_dev);
 bad_free:
 	kfree(vd);
@@ -98,30 +157,39 @@ bad_free:
 static void vdisk_dtr(struct dm_target *ti)
 {
 	struct vdisk *vd = ti->private;
+	struct vdisk_pool *pool = vd->pool;
 
+	down_write(&pool->md_lock);
+	list_del(&vd->list);
+	vdisk_cache_drop(vd);
+	up_write(&pool->md_lock);
+	free_percpu(vd->io);
+	vdisk_pool_put(pool);
 	dm_put_device(ti, vd->pool_dev);
 	kfree(vd);
 }
 
-static void vdisk_count_bio(struct vdisk_io_counters *io, struct bio *bio)
+static void vdisk_count_bio(struct vdisk *vd, struct bio *bio)
 {
+	struct vdisk_counters __percpu *io = vd->io;
+
 	if (bio->bi_opf & REQ_PREFLUSH)
-		atomic64_inc(&io->flushes);
+		this_cpu_inc(io->flushes);
 
 	switch (bio_op(bio)) {
 	case REQ_OP_READ:
-		atomic64_inc(&io->reads);
-		atomic64_add(bio->bi_iter.bi_size, &io->read_bytes);
+		this_cpu_inc(io->reads);
+		this_cpu_add(io->read_bytes, bio->bi_iter.bi_size);
 		break;
 	case REQ_OP_WRITE:
 		if (bio->bi_iter.bi_size) {
-			atomic64_inc(&io->writes);
-			atomic64_add(bio->bi_iter.bi_size, &io->write_bytes);
+			this_cpu_inc(io->writes);
+			this_cpu_add(io->write_bytes, bio->bi_iter.bi_size);
 		}
 		break;
 	case REQ_OP_DISCARD:
 	case REQ_OP_WRITE_ZEROES:
-		atomic64_inc(&io->discards);
+		this_cpu_inc(io->discards);
 		break;
 	default:
 		break;
@@ -132,23 +200,34 @@ static int vdisk_map(struct dm_target *ti, struct bio *bio)
 {
 	struct vdisk *vd = ti->private;
 
-	vdisk_count_bio(&vd->io, bio);
+	vdisk_count_bio(vd, bio);
+	return vdisk_bio_map(vd, bio);
+}
 
-	if (bio_op(bio) == REQ_OP_READ) {
-		zero_fill_bio(bio);
-		bio_endio(bio);
-		return DM_MAPIO_SUBMITTED;
+static int vdisk_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error)
+{
+	return vdisk_bio_end_io(ti->private, bio, error);
+}
+
+static void vdisk_sum_counters(struct vdisk *vd, struct vdisk_counters *sum)
+{
+	int cpu;
+
+	memset(sum, 0, sizeof(*sum));
+	for_each_possible_cpu(cpu) {
+		struct vdisk_counters *c = per_cpu_ptr(vd->io, cpu);
+
+		sum->reads += c->reads;
+		sum->writes += c->writes;
+		sum->read_bytes += c->read_bytes;
+		sum->write_bytes += c->write_bytes;
+		sum->discards += c->discards;
+		sum->flushes += c->flushes;
 	}
-	/* An empty flush has nothing to persist while nothing can be written. */
-	if (op_is_flush(bio->bi_opf) && !bio_sectors(bio)) {
-		bio_endio(bio);
-		return DM_MAPIO_SUBMITTED;
-	}
-	return DM_MAPIO_KILL;
 }
 
 /*
- * Status: <mapped blocks> <exclusive blocks> <shared blocks>
+ * Status: <mapped blocks> <exclusive blocks|-> <shared blocks|->
  *         <highest mapped sector|-> <reads> <writes> <read bytes>
  *         <write bytes> <discards> <flushes>
  */
@@ -157,16 +236,24 @@ static void vdisk_status(struct dm_target *ti, status_type_t type,
 			 unsigned int maxlen)
 {
 	struct vdisk *vd = ti->private;
+	struct vd_pool_vdisk_info info;
+	struct vdisk_counters c;
 	unsigned int sz = 0;
+	int r;
 
 	switch (type) {
 	case STATUSTYPE_INFO:
-		DMEMIT("0 0 0 - %lld %lld %lld %lld %lld %lld",
-		       atomic64_read(&vd->io.reads), atomic64_read(&vd->io.writes),
-		       atomic64_read(&vd->io.read_bytes),
-		       atomic64_read(&vd->io.write_bytes),
-		       atomic64_read(&vd->io.discards),
-		       atomic64_read(&vd->io.flushes));
+		down_read(&vd->pool->md_lock);
+		r = vd_pool_get_details(vd->pool->pmd, vd->id, &info);
+		up_read(&vd->pool->md_lock);
+		if (r) {
+			DMEMIT("Fail");
+			break;
+		}
+		vdisk_sum_counters(vd, &c);
+		DMEMIT("%llu - - - %llu %llu %llu %llu %llu %llu", info.mapped_blocks,
+		       c.reads, c.writes, c.read_bytes, c.write_bytes, c.discards,
+		       c.flushes);
 		break;
 	case STATUSTYPE_TABLE:
 		DMEMIT("%s %llu", vd->pool_dev->name, vd->id);
@@ -177,12 +264,26 @@ static void vdisk_status(struct dm_target *ti, status_type_t type,
 	}
 }
 
+static void vdisk_io_hints(struct dm_target *ti, struct queue_limits *limits)
+{
+	struct vdisk *vd = ti->private;
+	unsigned int block_bytes = vd->pool->block_sectors << SECTOR_SHIFT;
+
+	limits->discard_granularity = block_bytes;
+	limits->max_discard_sectors = UINT_MAX >> SECTOR_SHIFT;
+	limits->max_hw_discard_sectors = limits->max_discard_sectors;
+	blk_limits_io_min(limits, min_t(unsigned int, block_bytes, 4096));
+	blk_limits_io_opt(limits, block_bytes);
+}
+
 struct target_type vdisk_target = {
 	.name = "vdisk",
-	.version = {0, 1, 0},
+	.version = {0, 2, 0},
 	.module = THIS_MODULE,
 	.ctr = vdisk_ctr,
 	.dtr = vdisk_dtr,
 	.map = vdisk_map,
+	.end_io = vdisk_end_io,
 	.status = vdisk_status,
+	.io_hints = vdisk_io_hints,
 };

@@ -2,13 +2,41 @@
 /*
  * dm-vdisk: module-wide declarations shared by the vdisk-pool and vdisk
  * targets.
+ *
+ * Objects:
+ *   struct vdisk_pool    the pool: open metadata, data device, worker.  One
+ *                        per pool mapped_device; it outlives table reloads
+ *                        and suspend/resume (dm-vdisk-pool.c).
+ *   struct vdisk_pool_c  one vdisk-pool table instance (a dm_target); binds
+ *                        its devices and features to the pool on resume.
+ *   struct vdisk         one vdisk table instance (dm-vdisk-target.c).
+ *
+ * Locking (see also Documentation/admin-guide/dm-vdisk.rst, "Design"):
+ *   pool->md_lock   rw_semaphore around every vd_pool_*() call, as the
+ *                   metadata layer's contract asks: lookups and status take
+ *                   it shared, every change takes it exclusive.  It also
+ *                   protects pool->vdisks, the freed-block list and every
+ *                   change of a vdisk's mapping cache.  map() never takes
+ *                   it: it reads the mapping cache (dm-vdisk-mapcache.c).
+ *   pool->lock      spinlock (irq-safe) for the bio/op queues that I/O
+ *                   completion hands to the worker.
+ *   commit_mutex    serialises commits (worker, messages, suspend, dtr).
+ *   The worker (one ordered work item) alone touches the cell table.
  */
 #ifndef DM_VDISK_H
 #define DM_VDISK_H
 
+#include <linux/bio.h>
 #include <linux/device-mapper.h>
 #include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/rwsem.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
+
+#include "persistent-data/vd-pool-metadata.h"
 
 #define DM_MSG_PREFIX "vdisk"
 
@@ -16,6 +44,9 @@
 #define VDISK_MIN_BLOCK_SECTORS 8
 #define VDISK_MAX_BLOCK_SECTORS 2048
 #define VDISK_DEFAULT_BLOCK_SECTORS 8
+
+/* How long writes wait for space before failing (queue mode), seconds. */
+#define VDISK_NO_SPACE_TIMEOUT_SECS 60
 
 /* Pool features given on the table line (see Documentation/admin-guide/dm-vdisk.rst). */
 struct vdisk_pool_features {
@@ -25,25 +56,174 @@ struct vdisk_pool_features {
 	bool read_only;
 };
 
-/*
- * One vdisk-pool target instance.  A pool is registered under the mapped
- * device that carries its table so that a vdisk table can check that the
- * device it names really is a pool.  Lifetime: from the pool constructor to
- * its destructor.  A vdisk table holds the pool device open (dm_get_device),
- * so device-mapper refuses to remove a pool device that still has vdisks.
- */
+enum vdisk_pool_mode {
+	VDISK_MODE_RW,
+	VDISK_MODE_OUT_OF_DATA_SPACE,
+	VDISK_MODE_RO,
+	VDISK_MODE_FAIL,
+};
+
+/* Per-cpu in-flight data I/O counts of the two most recent epochs. */
+struct vdisk_inflight {
+	long n[2];
+};
+
+/* Per-block exclusive locks of the worker (dm-vdisk-cell.c). */
+#define VDISK_CELL_HASH_BITS 10
+struct vdisk_cell_table {
+	struct hlist_head buckets[1 << VDISK_CELL_HASH_BITS];
+};
+
 struct vdisk_pool {
-	struct list_head list;		/* on vdisk_pool_registry, under its mutex */
+	struct list_head list;		/* on the registry, under its mutex */
 	struct mapped_device *md;	/* the pool's own dm device */
+	unsigned int ref;		/* pool tables + vdisk tables; registry mutex */
+
+	struct block_device *metadata_bdev;
+	struct block_device *data_bdev;	/* of the bound table */
+	sector_t block_sectors;
+	unsigned int block_shift;	/* ilog2(block_sectors) */
+
+	struct vd_block_manager *bm;
+	struct vd_pool_metadata *pmd;
+	struct rw_semaphore md_lock;	/* see "Locking" above */
+	struct mutex commit_mutex;	/* one commit at a time */
+
+	/* Written under md_lock held exclusive; read racily for status. */
+	enum vdisk_pool_mode mode;
+	const char *mode_reason;
+	bool dirty;			/* changes since the last commit */
+	bool freed_since_commit;	/* data blocks freed since then */
+	vd_blk_t *freed;		/* freed blocks to pass discards down for */
+	unsigned int nr_freed;
+	unsigned int freed_alloc;
+	struct list_head vdisks;	/* active struct vdisk, under md_lock */
+
+	/* The bound table (set on preresume); ti under ti_mutex. */
+	struct mutex ti_mutex;
 	struct dm_target *ti;
+	struct vdisk_pool_features features;
+	u64 low_water_blocks;
+	bool low_water_raised;
+	bool suspended;
+
+	struct workqueue_struct *wq;
+	struct work_struct worker;
+	struct delayed_work waker;	/* periodic commit */
+	struct delayed_work no_space_timeout;
+	unsigned long last_commit;	/* jiffies */
+
+	spinlock_t lock;		/* the queues below, irq-safe */
+	struct bio_list deferred_bios;	/* new work for the worker */
+	struct list_head prepared;	/* ops whose data I/O finished */
+	struct bio_list retry_on_resize;	/* waiting for data space */
+	struct bio_list commit_waiters;	/* complete after the next commit */
+	bool reclaim_pending;
+	bool no_space_errors;		/* the no-space wait timed out */
+
+	struct vdisk_inflight __percpu *inflight;
+	unsigned int epoch;		/* under md_lock exclusive */
+
+	struct vdisk_cell_table cells;	/* worker only */
+	struct bio_set bs;		/* copy/merge bios */
+};
+
+/* One vdisk-pool table. */
+struct vdisk_pool_c {
+	struct dm_target *ti;
+	struct vdisk_pool *pool;
 	struct dm_dev *metadata_dev;
 	struct dm_dev *data_dev;
-	sector_t block_sectors;		/* data block size */
+	sector_t block_sectors;
 	u64 low_water_blocks;
 	struct vdisk_pool_features features;
 };
 
-bool vdisk_pool_is_registered(dev_t pool_dev);
+struct vdisk_counters {
+	u64 reads;
+	u64 writes;
+	u64 read_bytes;
+	u64 write_bytes;
+	u64 discards;
+	u64 flushes;
+};
+
+/* One vdisk table. */
+struct vdisk {
+	struct list_head list;		/* on pool->vdisks, under md_lock */
+	struct dm_target *ti;
+	struct dm_dev *pool_dev;
+	struct vdisk_pool *pool;
+	u64 id;
+	struct vdisk_counters __percpu *io;
+	/* Mapping cache for the lock-free fast path (dm-vdisk-mapcache.c). */
+	struct xarray cache;
+	atomic_long_t cache_entries;
+};
+
+/* Per-bio state of a vdisk bio (ti->per_io_data_size). */
+struct vdisk_bio {
+	struct vdisk *vd;
+	int epoch;			/* in-flight slot, -1 if not counted */
+	bool holds_cell;		/* the worker's cell for vblock */
+	bool commit_before_endio;	/* FUA: complete after a commit */
+	sector_t vsector;		/* sector inside the vdisk */
+	u64 vblock;
+	u64 discard_pos;		/* next block of a large discard */
+	bio_end_io_t *saved_end_io;
+	void *saved_private;
+	unsigned long queued_at;	/* jiffies, for the no-space timeout */
+};
+
+/* dm-vdisk-pool.c */
+struct vdisk_pool *vdisk_pool_find_get(struct mapped_device *md);
+int vdisk_pool_create(struct mapped_device *md, struct vdisk_pool_c *pc,
+		      struct vdisk_pool **result, char **error);
+void vdisk_pool_get(struct vdisk_pool *pool);
+void vdisk_pool_put(struct vdisk_pool *pool);
+int vdisk_pool_commit(struct vdisk_pool *pool);
+void vdisk_pool_set_mode(struct vdisk_pool *pool, enum vdisk_pool_mode mode,
+			 const char *reason);
+int vdisk_pool_metadata_error(struct vdisk_pool *pool, const char *op, int r);
+void vdisk_pool_wake(struct vdisk_pool *pool);
+void vdisk_pool_raise_event(struct vdisk_pool *pool);
+const char *vdisk_pool_mode_name(enum vdisk_pool_mode mode);
+void vdisk_pool_check_low_water(struct vdisk_pool *pool);
+int vdisk_io_enter(struct vdisk_pool *pool);
+void vdisk_io_exit(struct vdisk_pool *pool, int slot);
+
+/* dm-vdisk-io.c */
+int vdisk_bio_map(struct vdisk *vd, struct bio *bio);
+int vdisk_bio_end_io(struct vdisk *vd, struct bio *bio, blk_status_t *error);
+void vdisk_pool_do_work(struct work_struct *ws);
+void vdisk_defer_bio(struct vdisk_pool *pool, struct bio *bio);
+void vdisk_requeue_no_space(struct vdisk_pool *pool);
+void vdisk_no_space_timeout(struct work_struct *ws);
+
+/* dm-vdisk-cell.c: exclusive per-(vdisk, block) locks, worker only. */
+void vdisk_cells_init(struct vdisk_cell_table *t);
+/* 0: @bio now holds the cell; 1: @bio waits and comes back via the worker. */
+int vdisk_cell_lock(struct vdisk_pool *pool, struct vdisk *vd, u64 vblock, struct bio *bio);
+/* Release the cell; the waiting bios are deferred to the worker again. */
+void vdisk_cell_unlock(struct vdisk_pool *pool, struct vdisk *vd, u64 vblock);
+
+/* dm-vdisk-mapcache.c */
+void vdisk_cache_init(struct vdisk *vd);
+void vdisk_cache_drop(struct vdisk *vd);
+/* 0: mapped to *block; -ENODATA: unmapped; -ENOENT: not cached. */
+int vdisk_cache_lookup(struct vdisk *vd, u64 vblock, vd_blk_t *block, bool *excl);
+void vdisk_cache_set(struct vdisk *vd, u64 vblock, vd_blk_t block, bool excl);
+void vdisk_cache_set_unmapped(struct vdisk *vd, u64 vblock);
+void vdisk_cache_forget(struct vdisk *vd, u64 begin, u64 end);
+
+/* dm-vdisk-messages.c */
+int vdisk_pool_message(struct vdisk_pool *pool, unsigned int argc, char **argv,
+		       char *result, unsigned int maxlen);
+
+static inline struct vdisk_bio *vdisk_bio_data(struct bio *bio)
+{
+	return dm_per_bio_data(bio, sizeof(struct vdisk_bio));
+}
 
 extern struct target_type vdisk_pool_target;
 extern struct target_type vdisk_target;

@@ -1,0 +1,754 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The vdisk bio path.
+ *
+ * map() (vdisk_bio_map) never blocks and never touches the metadata: it
+ * serves reads of cached mappings and of cached holes, and writes to blocks
+ * the mapping cache marks exclusive, and hands everything else to the
+ * pool's worker:
+ *
+ *   read, not cached        look up (md_lock shared), fill the cache, issue
+ *   write, not exclusive    take the block's cell, allocate a new block,
+ *                           write it (a whole-block write goes there as is;
+ *                           a partial one is merged with the old contents or
+ *                           zeros in a bounce buffer), then insert the
+ *                           mapping (md_lock exclusive), mark it exclusive,
+ *                           complete the bio and release the cell
+ *   discard                 unmap whole blocks in steps of
+ *                           VDISK_DISCARD_STEP, re-queueing itself between
+ *                           steps so that other bios keep flowing; discards
+ *                           for the freed blocks go down after the commit
+ *   PREFLUSH                commit (data device flush + metadata), then go on
+ *   FUA                     complete only after a commit covers its mapping
+ *
+ * The mapping is inserted only after the data reached the data device, so a
+ * committed mapping never points at unwritten data.
+ */
+#include "dm-vdisk.h"
+
+#include <linux/blkdev.h>
+#include <linux/highmem.h>
+#include <linux/slab.h>
+
+#define VDISK_DISCARD_STEP 1024	/* blocks unmapped per worker step */
+#define VDISK_RECLAIM_BUDGET 64	/* metadata nodes per reclaim step */
+
+/* A change of one block's mapping: first write or copy-on-write. */
+struct vdisk_prov {
+	struct list_head list;
+	struct vdisk_pool *pool;
+	struct bio *bio;		/* the vdisk bio that needs it */
+	vd_blk_t new_block;
+	vd_blk_t old_block;
+	bool has_old;
+	bool reading;			/* merge: reading the old block */
+	int epoch;			/* in-flight slot of the merge I/O */
+	blk_status_t status;
+	unsigned int nr_pages;		/* merge buffer; 0 = whole-block write */
+	struct page *pages[];
+};
+
+void vdisk_defer_bio(struct vdisk_pool *pool, struct bio *bio)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&pool->lock, flags);
+	bio_list_add(&pool->deferred_bios, bio);
+	spin_unlock_irqrestore(&pool->lock, flags);
+	vdisk_pool_wake(pool);
+}
+
+static void remap(struct vdisk_pool *pool, struct bio *bio, vd_blk_t block)
+{
+	struct vdisk_bio *vb = vdisk_bio_data(bio);
+
+	bio_set_dev(bio, pool->data_bdev);
+	bio->bi_iter.bi_sector = (block << pool->block_shift) |
+				 (vb->vsector & (pool->block_sectors - 1));
+}
+
+static void bio_done(struct bio *bio, blk_status_t status)
+{
+	if (status)
+		bio->bi_status = status;
+	bio_endio(bio);
+}
+
+/* ---------------- map() fast path ---------------- */
+
+int vdisk_bio_map(struct vdisk *vd, struct bio *bio)
+{
+	struct vdisk_pool *pool = vd->pool;
+	struct vdisk_bio *vb = vdisk_bio_data(bio);
+	enum vdisk_pool_mode mode = READ_ONCE(pool->mode);
+	vd_blk_t block;
+	bool excl;
+	int r;
+
+	memset(vb, 0, sizeof(*vb));
+	vb->vd = vd;
+	vb->epoch = -1;
+	vb->vsector = dm_target_offset(vd->ti, bio->bi_iter.bi_sector);
+	vb->vblock = vb->vsector >> pool->block_shift;
+
+	if (mode == VDISK_MODE_FAIL)
+		return DM_MAPIO_KILL;
+	if (op_is_discard(bio->bi_opf)) {
+		vb->discard_pos = (vb->vsector + pool->block_sectors - 1) >> pool->block_shift;
+		vdisk_defer_bio(pool, bio);
+		return DM_MAPIO_SUBMITTED;
+	}
+	if (bio_op(bio) != REQ_OP_READ && bio_op(bio) != REQ_OP_WRITE)
+		return DM_MAPIO_KILL;
+	if (bio->bi_opf & (REQ_PREFLUSH | REQ_FUA)) {
+		vdisk_defer_bio(pool, bio);
+		return DM_MAPIO_SUBMITTED;
+	}
+	if (bio_op(bio) == REQ_OP_WRITE && mode == VDISK_MODE_RO)
+		return DM_MAPIO_KILL;
+
+	vb->epoch = vdisk_io_enter(pool);
+	r = vdisk_cache_lookup(vd, vb->vblock, &block, &excl);
+	if (!r && (bio_op(bio) == REQ_OP_READ || excl)) {
+		remap(pool, bio, block);
+		return DM_MAPIO_REMAPPED;
+	}
+	vdisk_io_exit(pool, vb->epoch);
+	vb->epoch = -1;
+	if (r == -ENODATA && bio_op(bio) == REQ_OP_READ) {
+		zero_fill_bio(bio);
+		bio_endio(bio);
+		return DM_MAPIO_SUBMITTED;
+	}
+	vdisk_defer_bio(pool, bio);
+	return DM_MAPIO_SUBMITTED;
+}
+
+int vdisk_bio_end_io(struct vdisk *vd, struct bio *bio, blk_status_t *error)
+{
+	struct vdisk_pool *pool = vd->pool;
+	struct vdisk_bio *vb = vdisk_bio_data(bio);
+	unsigned long flags;
+
+	if (vb->epoch >= 0) {
+		vdisk_io_exit(pool, vb->epoch);
+		vb->epoch = -1;
+	}
+	/*
+	 * A FUA write to an existing mapping is durable once the commit that
+	 * covers that mapping is; hold its completion until then.
+	 */
+	if (vb->commit_before_endio && !*error && READ_ONCE(pool->dirty)) {
+		spin_lock_irqsave(&pool->lock, flags);
+		bio_list_add(&pool->commit_waiters, bio);
+		spin_unlock_irqrestore(&pool->lock, flags);
+		vdisk_pool_wake(pool);
+		return DM_ENDIO_INCOMPLETE;
+	}
+	vb->commit_before_endio = false;
+	return DM_ENDIO_DONE;
+}
+
+/* ---------------- worker: lookups and reads ---------------- */
+
+/* Mapping of @vblock from the cache or the metadata (filling the cache). */
+static int worker_lookup(struct vdisk_pool *pool, struct vdisk *vd, u64 vblock,
+			 vd_blk_t *block, bool *excl)
+{
+	u64 m;
+	int r;
+
+	r = vdisk_cache_lookup(vd, vblock, block, excl);
+	if (r != -ENOENT)
+		return r;
+	down_read(&pool->md_lock);
+	r = vd_pool_lookup(pool->pmd, vd->id, vblock, &m);
+	if (!r) {
+		*block = VD_MAP_BLOCK(m);
+		*excl = false;
+		vdisk_cache_set(vd, vblock, *block, false);
+	} else if (r == -ENODATA) {
+		vdisk_cache_set_unmapped(vd, vblock);
+	} else {
+		DMERR_LIMIT("vdisk %llu: lookup of block %llu failed (%d)",
+			    vd->id, vblock, r);
+	}
+	up_read(&pool->md_lock);
+	return r;
+}
+
+static void process_read(struct vdisk_pool *pool, struct bio *bio)
+{
+	struct vdisk_bio *vb = vdisk_bio_data(bio);
+	vd_blk_t block;
+	bool excl;
+	int r;
+
+	vb->epoch = vdisk_io_enter(pool);
+	r = worker_lookup(pool, vb->vd, vb->vblock, &block, &excl);
+	if (r) {
+		vdisk_io_exit(pool, vb->epoch);
+		vb->epoch = -1;
+		if (r == -ENODATA) {
+			zero_fill_bio(bio);
+			bio_endio(bio);
+		} else {
+			bio_io_error(bio);
+		}
+		return;
+	}
+	remap(pool, bio, block);
+	dm_submit_bio_remap(bio, NULL);
+}
+
+/* ---------------- worker: out of data space ---------------- */
+
+static void no_space(struct vdisk_pool *pool, struct bio *bio)
+{
+	unsigned long flags;
+
+	vdisk_pool_set_mode(pool, VDISK_MODE_OUT_OF_DATA_SPACE,
+			    pool->features.error_if_no_space ? "error_if_no_space" :
+			    "queueing_writes");
+	if (pool->features.error_if_no_space || READ_ONCE(pool->no_space_errors)) {
+		bio_done(bio, BLK_STS_NOSPC);
+		return;
+	}
+	spin_lock_irqsave(&pool->lock, flags);
+	bio_list_add(&pool->retry_on_resize, bio);
+	spin_unlock_irqrestore(&pool->lock, flags);
+	mod_delayed_work(pool->wq, &pool->no_space_timeout,
+			 VDISK_NO_SPACE_TIMEOUT_SECS * HZ);
+}
+
+void vdisk_no_space_timeout(struct work_struct *ws)
+{
+	struct vdisk_pool *pool = container_of(to_delayed_work(ws), struct vdisk_pool,
+					       no_space_timeout);
+	struct bio_list bios;
+	struct bio *bio;
+	unsigned long flags;
+
+	spin_lock_irqsave(&pool->lock, flags);
+	bios = pool->retry_on_resize;
+	bio_list_init(&pool->retry_on_resize);
+	spin_unlock_irqrestore(&pool->lock, flags);
+	if (bio_list_empty(&bios))
+		return;
+	DMERR("pool %s: no data space for %u s: failing queued writes until the data device grows",
+	      dm_device_name(pool->md), VDISK_NO_SPACE_TIMEOUT_SECS);
+	WRITE_ONCE(pool->no_space_errors, true);
+	while ((bio = bio_list_pop(&bios)))
+		bio_done(bio, BLK_STS_NOSPC);
+}
+
+/* Space was added (or freed): retry the writes that waited for it. */
+void vdisk_requeue_no_space(struct vdisk_pool *pool)
+{
+	struct bio_list bios;
+	unsigned long flags;
+
+	WRITE_ONCE(pool->no_space_errors, false);
+	spin_lock_irqsave(&pool->lock, flags);
+	bios = pool->retry_on_resize;
+	bio_list_init(&pool->retry_on_resize);
+	bio_list_merge(&pool->deferred_bios, &bios);
+	spin_unlock_irqrestore(&pool->lock, flags);
+	vdisk_pool_wake(pool);
+}
+
+/* ---------------- worker: writes ---------------- */
+
+static void prov_queue(struct vdisk_prov *p)
+{
+	struct vdisk_pool *pool = p->pool;
+	unsigned long flags;
+
+	spin_lock_irqsave(&pool->lock, flags);
+	list_add_tail(&p->list, &pool->prepared);
+	spin_unlock_irqrestore(&pool->lock, flags);
+	vdisk_pool_wake(pool);
+}
+
+/* Completion of a whole-block write sent to its new block. */
+static void prov_bio_endio(struct bio *bio)
+{
+	struct vdisk_bio *vb = vdisk_bio_data(bio);
+	struct vdisk_prov *p = bio->bi_private;
+
+	bio->bi_end_io = vb->saved_end_io;
+	bio->bi_private = vb->saved_private;
+	p->status = bio->bi_status;
+	prov_queue(p);
+}
+
+/* Completion of a merge read or write. */
+static void prov_aux_endio(struct bio *aux)
+{
+	struct vdisk_prov *p = aux->bi_private;
+
+	if (aux->bi_status)
+		p->status = aux->bi_status;
+	bio_put(aux);
+	prov_queue(p);
+}
+
+static void prov_free(struct vdisk_prov *p)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->nr_pages; i++)
+		if (p->pages[i])
+			__free_page(p->pages[i]);
+	kfree(p);
+}
+
+static void prov_submit_aux(struct vdisk_prov *p, blk_opf_t opf, vd_blk_t block)
+{
+	struct vdisk_pool *pool = p->pool;
+	unsigned int i, len = pool->block_sectors << SECTOR_SHIFT;
+	struct bio *aux;
+
+	aux = bio_alloc_bioset(pool->data_bdev, p->nr_pages, opf, GFP_NOIO, &pool->bs);
+	aux->bi_iter.bi_sector = block << pool->block_shift;
+	for (i = 0; i < p->nr_pages; i++)
+		__bio_add_page(aux, p->pages[i], min_t(unsigned int, PAGE_SIZE,
+						       len - i * PAGE_SIZE), 0);
+	aux->bi_end_io = prov_aux_endio;
+	aux->bi_private = p;
+	submit_bio_noacct(aux);
+}
+
+/* Copy the vdisk bio's data into the merge buffer, at its offset in the block. */
+static void prov_merge(struct vdisk_prov *p)
+{
+	struct vdisk_bio *vb = vdisk_bio_data(p->bio);
+	unsigned int off = (vb->vsector & (p->pool->block_sectors - 1)) << SECTOR_SHIFT;
+	struct bvec_iter iter;
+	struct bio_vec bv;
+
+	bio_for_each_segment(bv, p->bio, iter) {
+		unsigned int done = 0;
+
+		while (done < bv.bv_len) {
+			unsigned int po = off & (PAGE_SIZE - 1);
+			unsigned int n = min_t(unsigned int, bv.bv_len - done, PAGE_SIZE - po);
+			char *src = kmap_local_page(bv.bv_page);
+			char *dst = kmap_local_page(p->pages[off >> PAGE_SHIFT]);
+
+			memcpy(dst + po, src + bv.bv_offset + done, n);
+			kunmap_local(dst);
+			kunmap_local(src);
+			done += n;
+			off += n;
+		}
+	}
+}
+
+static void prov_write_merged(struct vdisk_prov *p)
+{
+	p->reading = false;
+	prov_merge(p);
+	prov_submit_aux(p, REQ_OP_WRITE | (p->bio->bi_opf & REQ_FUA), p->new_block);
+}
+
+/* Give back a block that was allocated but will not be mapped. */
+static void release_block(struct vdisk_pool *pool, vd_blk_t b)
+{
+	int r;
+
+	down_write(&pool->md_lock);
+	if (pool->mode < VDISK_MODE_RO) {
+		r = vd_pool_release_data_block(pool->pmd, b);
+		if (r)
+			vdisk_pool_metadata_error(pool, "release data block", r);
+	}
+	up_write(&pool->md_lock);
+}
+
+static void complete_write(struct vdisk_pool *pool, struct bio *bio, blk_status_t status)
+{
+	struct vdisk_bio *vb = vdisk_bio_data(bio);
+	unsigned long flags;
+
+	if (!status && (bio->bi_opf & REQ_FUA)) {
+		/* FUA: durable only once the mapping is committed. */
+		spin_lock_irqsave(&pool->lock, flags);
+		bio_list_add(&pool->commit_waiters, bio);
+		spin_unlock_irqrestore(&pool->lock, flags);
+		return;
+	}
+	vb->commit_before_endio = false;
+	bio_done(bio, status);
+}
+
+/* Data of a provisioned block is on the data device (or failed). */
+static void prov_finish(struct vdisk_pool *pool, struct vdisk_prov *p)
+{
+	struct bio *bio = p->bio;
+	struct vdisk_bio *vb = vdisk_bio_data(bio);
+	struct vdisk *vd = vb->vd;
+	blk_status_t status = p->status;
+	int r;
+
+	if (p->reading) {
+		vdisk_io_exit(pool, p->epoch);
+		if (!status) {
+			prov_write_merged(p);
+			return;
+		}
+	}
+	if (status) {
+		DMERR_LIMIT("vdisk %llu: data I/O for block %llu failed (%d)",
+			    vd->id, vb->vblock, blk_status_to_errno(status));
+		release_block(pool, p->new_block);
+	} else {
+		down_write(&pool->md_lock);
+		if (pool->mode >= VDISK_MODE_RO) {
+			status = BLK_STS_IOERR;
+		} else {
+			r = vd_pool_insert(pool->pmd, vd->id, vb->vblock,
+					   VD_MAP_PACK(p->new_block, 0, 0));
+			if (r) {
+				vdisk_pool_metadata_error(pool, "insert", r);
+				status = BLK_STS_IOERR;
+			} else {
+				pool->dirty = true;
+				vdisk_cache_set(vd, vb->vblock, p->new_block, true);
+			}
+		}
+		up_write(&pool->md_lock);
+	}
+	vdisk_cell_unlock(pool, vd, vb->vblock);
+	vb->holds_cell = false;
+	prov_free(p);
+	complete_write(pool, bio, status);
+}
+
+static void start_prov(struct vdisk_pool *pool, struct bio *bio, vd_blk_t new_block,
+		       bool has_old, vd_blk_t old_block)
+{
+	struct vdisk_bio *vb = vdisk_bio_data(bio);
+	bool whole = !(vb->vsector & (pool->block_sectors - 1)) &&
+		     bio_sectors(bio) == pool->block_sectors;
+	unsigned int i, nr_pages = whole ? 0 :
+		DIV_ROUND_UP(pool->block_sectors << SECTOR_SHIFT, PAGE_SIZE);
+	struct vdisk_prov *p;
+
+	p = kzalloc(struct_size(p, pages, nr_pages), GFP_NOIO);
+	if (!p)
+		goto nomem;
+	p->pool = pool;
+	p->bio = bio;
+	p->new_block = new_block;
+	p->old_block = old_block;
+	p->has_old = has_old;
+	p->nr_pages = nr_pages;
+
+	if (whole) {
+		/* The bio itself fills the new block: nothing to copy. */
+		vb->saved_end_io = bio->bi_end_io;
+		vb->saved_private = bio->bi_private;
+		bio->bi_end_io = prov_bio_endio;
+		bio->bi_private = p;
+		vb->epoch = vdisk_io_enter(pool);
+		remap(pool, bio, new_block);
+		dm_submit_bio_remap(bio, NULL);
+		return;
+	}
+	for (i = 0; i < nr_pages; i++) {
+		p->pages[i] = alloc_page(GFP_NOIO | (has_old ? 0 : __GFP_ZERO));
+		if (!p->pages[i])
+			goto nomem;
+	}
+	if (has_old) {
+		/* Copy only this block: read it, merge the bio in, write. */
+		p->reading = true;
+		p->epoch = vdisk_io_enter(pool);
+		prov_submit_aux(p, REQ_OP_READ, old_block);
+	} else {
+		prov_write_merged(p);
+	}
+	return;
+nomem:
+	if (p)
+		prov_free(p);
+	release_block(pool, new_block);
+	vdisk_cell_unlock(pool, vb->vd, vb->vblock);
+	vb->holds_cell = false;
+	bio_done(bio, BLK_STS_RESOURCE);
+}
+
+static void issue_direct(struct vdisk_pool *pool, struct bio *bio, vd_blk_t block)
+{
+	struct vdisk_bio *vb = vdisk_bio_data(bio);
+
+	if (bio->bi_opf & REQ_FUA)
+		vb->commit_before_endio = true;
+	remap(pool, bio, block);
+	dm_submit_bio_remap(bio, NULL);
+}
+
+static void process_write(struct vdisk_pool *pool, struct bio *bio)
+{
+	struct vdisk_bio *vb = vdisk_bio_data(bio);
+	struct vdisk *vd = vb->vd;
+	vd_blk_t block, new_block;
+	bool excl, has_old;
+	u64 m;
+	int r;
+
+	if (READ_ONCE(pool->mode) >= VDISK_MODE_RO) {
+		bio_io_error(bio);
+		return;
+	}
+	if (!vb->holds_cell) {
+		vb->epoch = vdisk_io_enter(pool);
+		r = worker_lookup(pool, vd, vb->vblock, &block, &excl);
+		if (!r && excl) {
+			issue_direct(pool, bio, block);
+			return;
+		}
+		vdisk_io_exit(pool, vb->epoch);
+		vb->epoch = -1;
+		if (r && r != -ENODATA) {
+			bio_io_error(bio);
+			return;
+		}
+		if (vdisk_cell_lock(pool, vd, vb->vblock, bio))
+			return;	/* comes back when the holder is done */
+	}
+
+	/* We own the block's cell: decide with the current mapping. */
+	down_write(&pool->md_lock);
+	if (!vdisk_cache_lookup(vd, vb->vblock, &block, &excl) && excl) {
+		/* A previous holder just gave this vdisk its own block. */
+		vb->epoch = vdisk_io_enter(pool);
+		up_write(&pool->md_lock);
+		vdisk_cell_unlock(pool, vd, vb->vblock);
+		vb->holds_cell = false;
+		issue_direct(pool, bio, block);
+		return;
+	}
+	r = vd_pool_lookup(pool->pmd, vd->id, vb->vblock, &m);
+	has_old = !r;
+	if (r && r != -ENODATA)
+		goto bad_meta;
+	r = vd_pool_alloc_data_block(pool->pmd, &new_block);
+	if (r == -ENOSPC) {
+		up_write(&pool->md_lock);
+		vdisk_cell_unlock(pool, vd, vb->vblock);
+		vb->holds_cell = false;
+		no_space(pool, bio);
+		return;
+	}
+	if (r)
+		goto bad_meta;
+	pool->dirty = true;
+	vdisk_pool_check_low_water(pool);
+	up_write(&pool->md_lock);
+	start_prov(pool, bio, new_block, has_old, VD_MAP_BLOCK(m));
+	return;
+
+bad_meta:
+	vdisk_pool_metadata_error(pool, "lookup/allocate", r);
+	up_write(&pool->md_lock);
+	vdisk_cell_unlock(pool, vd, vb->vblock);
+	vb->holds_cell = false;
+	bio_io_error(bio);
+}
+
+/* ---------------- worker: discards ---------------- */
+
+static void process_discard(struct vdisk_pool *pool, struct bio *bio)
+{
+	struct vdisk_bio *vb = vdisk_bio_data(bio);
+	struct vdisk *vd = vb->vd;
+	u64 end = (vb->vsector + bio_sectors(bio)) >> pool->block_shift;
+	u64 step_end;
+	int r = 0;
+
+	if (vb->discard_pos >= end) {
+		bio_endio(bio);
+		return;
+	}
+	if (READ_ONCE(pool->mode) >= VDISK_MODE_RO) {
+		bio_io_error(bio);
+		return;
+	}
+	step_end = min(end, vb->discard_pos + VDISK_DISCARD_STEP);
+	down_write(&pool->md_lock);
+	if (pool->mode < VDISK_MODE_RO) {
+		/* Forget the cached mappings before the blocks can be freed. */
+		vdisk_cache_forget(vd, vb->discard_pos, step_end);
+		r = vd_pool_remove_range(pool->pmd, vd->id, vb->discard_pos, step_end, NULL);
+		if (r)
+			vdisk_pool_metadata_error(pool, "discard", r);
+		else
+			pool->dirty = true;
+	}
+	up_write(&pool->md_lock);
+	if (r) {
+		bio_io_error(bio);
+		return;
+	}
+	vb->discard_pos = step_end;
+	if (step_end < end)
+		vdisk_defer_bio(pool, bio);	/* let other bios run between steps */
+	else
+		bio_endio(bio);
+}
+
+/* ---------------- the worker ---------------- */
+
+static void process_prepared(struct vdisk_pool *pool)
+{
+	struct vdisk_prov *p, *tmp;
+	unsigned long flags;
+	LIST_HEAD(list);
+
+	spin_lock_irqsave(&pool->lock, flags);
+	list_splice_init(&pool->prepared, &list);
+	spin_unlock_irqrestore(&pool->lock, flags);
+	list_for_each_entry_safe(p, tmp, &list, list) {
+		list_del(&p->list);
+		prov_finish(pool, p);
+	}
+}
+
+/* Commit now (PREFLUSH): data device flush, then metadata if it changed. */
+static int flush_now(struct vdisk_pool *pool)
+{
+	if (READ_ONCE(pool->mode) == VDISK_MODE_FAIL)
+		return -EIO;
+	if (READ_ONCE(pool->dirty))
+		return vdisk_pool_commit(pool);
+	return blkdev_issue_flush(pool->data_bdev);
+}
+
+static void process_deferred(struct vdisk_pool *pool)
+{
+	struct bio_list bios, rest;
+	struct bio *bio;
+	unsigned long flags;
+	int r;
+
+	bio_list_init(&rest);
+	spin_lock_irqsave(&pool->lock, flags);
+	bios = pool->deferred_bios;
+	bio_list_init(&pool->deferred_bios);
+	spin_unlock_irqrestore(&pool->lock, flags);
+
+	/*
+	 * One commit for all the flushes of this batch: it covers every write
+	 * that completed before they were submitted.
+	 */
+	bio_list_for_each(bio, &bios) {
+		if (bio->bi_opf & REQ_PREFLUSH)
+			break;
+	}
+	if (bio) {
+		r = flush_now(pool);
+		while ((bio = bio_list_pop(&bios))) {
+			if (!(bio->bi_opf & REQ_PREFLUSH)) {
+				bio_list_add(&rest, bio);
+				continue;
+			}
+			if (r) {
+				bio_io_error(bio);
+				continue;
+			}
+			bio->bi_opf &= ~REQ_PREFLUSH;
+			if (!bio_sectors(bio) && !op_is_discard(bio->bi_opf))
+				bio_endio(bio);
+			else
+				bio_list_add(&rest, bio);
+		}
+		bios = rest;
+	}
+
+	while ((bio = bio_list_pop(&bios))) {
+		if (READ_ONCE(pool->mode) == VDISK_MODE_FAIL) {
+			bio_io_error(bio);
+			continue;
+		}
+		if (op_is_discard(bio->bi_opf))
+			process_discard(pool, bio);
+		else if (bio_op(bio) == REQ_OP_READ)
+			process_read(pool, bio);
+		else
+			process_write(pool, bio);
+		cond_resched();
+	}
+}
+
+static void do_reclaim(struct vdisk_pool *pool)
+{
+	bool more = false;
+	int r;
+
+	down_write(&pool->md_lock);
+	if (pool->mode < VDISK_MODE_RO) {
+		r = vd_pool_reclaim(pool->pmd, VDISK_RECLAIM_BUDGET, &more);
+		if (r) {
+			vdisk_pool_metadata_error(pool, "reclaim", r);
+			more = false;
+		} else {
+			pool->dirty = true;
+		}
+	}
+	pool->reclaim_pending = more;
+	up_write(&pool->md_lock);
+	if (more)
+		vdisk_pool_wake(pool);
+}
+
+static void complete_commit_waiters(struct vdisk_pool *pool, int r)
+{
+	struct bio_list bios;
+	struct bio *bio;
+	unsigned long flags;
+
+	spin_lock_irqsave(&pool->lock, flags);
+	bios = pool->commit_waiters;
+	bio_list_init(&pool->commit_waiters);
+	spin_unlock_irqrestore(&pool->lock, flags);
+	while ((bio = bio_list_pop(&bios))) {
+		vdisk_bio_data(bio)->commit_before_endio = false;
+		bio_done(bio, r ? BLK_STS_IOERR : BLK_STS_OK);
+	}
+}
+
+void vdisk_pool_do_work(struct work_struct *ws)
+{
+	struct vdisk_pool *pool = container_of(ws, struct vdisk_pool, worker);
+	bool waiters, was_oos;
+	int r = 0;
+
+	process_prepared(pool);
+	process_deferred(pool);
+	if (READ_ONCE(pool->reclaim_pending))
+		do_reclaim(pool);
+
+	spin_lock_irq(&pool->lock);
+	waiters = !bio_list_empty(&pool->commit_waiters);
+	spin_unlock_irq(&pool->lock);
+	if (waiters || (READ_ONCE(pool->dirty) &&
+			time_after_eq(jiffies, pool->last_commit + HZ))) {
+		was_oos = READ_ONCE(pool->freed_since_commit) &&
+			  READ_ONCE(pool->mode) == VDISK_MODE_OUT_OF_DATA_SPACE;
+		/* A read-only pool dropped the uncommitted mappings. */
+		if (READ_ONCE(pool->mode) >= VDISK_MODE_RO)
+			r = -EIO;
+		else
+			r = vdisk_pool_commit(pool);
+		complete_commit_waiters(pool, r);
+		if (was_oos && !r) {
+			/* The commit made freed blocks allocatable again. */
+			down_write(&pool->md_lock);
+			vdisk_pool_set_mode(pool, VDISK_MODE_RW, NULL);
+			up_write(&pool->md_lock);
+			vdisk_requeue_no_space(pool);
+		}
+	}
+}

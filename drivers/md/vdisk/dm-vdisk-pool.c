@@ -1,0 +1,511 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The pool object: open metadata, the worker and commit logic.  A pool is
+ * keyed by its mapped_device and shared by every vdisk-pool table loaded
+ * into that device, so a table reload or a suspend/resume keeps the open
+ * metadata, the queued work and the vdisks' view of the pool.  It goes away
+ * with its last reference (pool tables and vdisk tables each hold one).
+ */
+#include "dm-vdisk.h"
+
+#include <linux/blkdev.h>
+#include <linux/delay.h>
+#include <linux/log2.h>
+#include <linux/percpu.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+/* All pools; protected by vdisk_pool_registry_lock, as is pool->ref. */
+static LIST_HEAD(vdisk_pool_registry);
+static DEFINE_MUTEX(vdisk_pool_registry_lock);
+
+/* Simultaneous metadata block locks (btree depth x a few per operation). */
+#define VDISK_BM_MAX_HELD 64
+/* Periodic commit interval. */
+#define VDISK_COMMIT_PERIOD HZ
+
+const char *vdisk_pool_mode_name(enum vdisk_pool_mode mode)
+{
+	switch (mode) {
+	case VDISK_MODE_RW:
+		return "rw";
+	case VDISK_MODE_OUT_OF_DATA_SPACE:
+		return "out_of_data_space";
+	case VDISK_MODE_RO:
+		return "ro";
+	case VDISK_MODE_FAIL:
+		return "fail";
+	}
+	return "fail";
+}
+
+struct vdisk_pool *vdisk_pool_find_get(struct mapped_device *md)
+{
+	struct vdisk_pool *pool, *found = NULL;
+
+	mutex_lock(&vdisk_pool_registry_lock);
+	list_for_each_entry(pool, &vdisk_pool_registry, list) {
+		if (pool->md == md) {
+			pool->ref++;
+			found = pool;
+			break;
+		}
+	}
+	mutex_unlock(&vdisk_pool_registry_lock);
+	return found;
+}
+
+void vdisk_pool_get(struct vdisk_pool *pool)
+{
+	mutex_lock(&vdisk_pool_registry_lock);
+	pool->ref++;
+	mutex_unlock(&vdisk_pool_registry_lock);
+}
+
+/* ---------------- in-flight epochs ---------------- */
+
+/*
+ * Every data I/O that uses a mapping it looked up is counted in the current
+ * epoch until it completes.  Before a commit makes freed data blocks
+ * reusable, vdisk_io_drain() starts a new epoch and waits for the old one to
+ * empty, so no I/O can still be aimed at a block that another vdisk may be
+ * given next.
+ *
+ * Ordering (store buffering, a full barrier on each side): an I/O counts
+ * itself, smp_mb(), then reads the mapping (cache or metadata).  The worker
+ * changes the mapping (or drops the cache entry), and only then a commit
+ * flips the epoch, smp_mb(), and sums the old epoch's counts.  So an I/O
+ * that still saw the old mapping is seen by the sum, and an I/O that counted
+ * itself in the new epoch sees the new mapping.
+ */
+int vdisk_io_enter(struct vdisk_pool *pool)
+{
+	int slot = READ_ONCE(pool->epoch) & 1;
+
+	this_cpu_inc(pool->inflight->n[slot]);
+	smp_mb();	/* count before looking up; pairs with vdisk_io_drain() */
+	return slot;
+}
+
+void vdisk_io_exit(struct vdisk_pool *pool, int slot)
+{
+	this_cpu_dec(pool->inflight->n[slot]);
+}
+
+static long vdisk_io_count(struct vdisk_pool *pool, int slot)
+{
+	long sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += per_cpu_ptr(pool->inflight, cpu)->n[slot];
+	return sum;
+}
+
+static void vdisk_io_drain(struct vdisk_pool *pool)
+{
+	int old;
+
+	down_write(&pool->md_lock);
+	old = pool->epoch & 1;
+	smp_mb();	/* mapping changes before the flip */
+	WRITE_ONCE(pool->epoch, pool->epoch + 1);
+	up_write(&pool->md_lock);
+	smp_mb();	/* flip before summing; pairs with vdisk_io_enter() */
+	while (vdisk_io_count(pool, old) > 0)
+		usleep_range(100, 200);
+}
+
+/* ---------------- modes and events ---------------- */
+
+void vdisk_pool_set_mode(struct vdisk_pool *pool, enum vdisk_pool_mode mode,
+			 const char *reason)
+{
+	if (pool->mode == mode && pool->mode_reason == reason)
+		return;
+	/* Once failed or read-only, only a reload (new pool object) heals. */
+	if (pool->mode > mode && pool->mode >= VDISK_MODE_RO)
+		return;
+	if (mode >= VDISK_MODE_RO || pool->mode >= VDISK_MODE_RO)
+		DMERR("pool %s: switching to %s mode: %s",
+		      dm_device_name(pool->md), vdisk_pool_mode_name(mode), reason);
+	else
+		DMINFO("pool %s: switching to %s mode%s%s",
+		       dm_device_name(pool->md), vdisk_pool_mode_name(mode),
+		       reason ? ": " : "", reason ? reason : "");
+	WRITE_ONCE(pool->mode, mode);
+	WRITE_ONCE(pool->mode_reason, reason);
+	vdisk_pool_raise_event(pool);
+}
+
+void vdisk_pool_raise_event(struct vdisk_pool *pool)
+{
+	mutex_lock(&pool->ti_mutex);
+	if (pool->ti)
+		dm_table_event(pool->ti->table);
+	mutex_unlock(&pool->ti_mutex);
+}
+
+/*
+ * A metadata operation failed (called with md_lock held exclusive).  Out of
+ * metadata space and I/O errors both leave the transaction half done: roll
+ * back to the last commit and stop changing the metadata.  Returns @r.
+ */
+int vdisk_pool_metadata_error(struct vdisk_pool *pool, const char *op, int r)
+{
+	struct vdisk *vd;
+	const char *reason;
+	int ar;
+
+	reason = r == -ENOSPC ? "no_metadata_space" : "metadata_error";
+	DMERR("pool %s: metadata %s failed (%d)", dm_device_name(pool->md), op, r);
+	ar = vd_pool_abort(pool->pmd);
+	/* Mappings of the dropped transaction are gone: forget their hints. */
+	list_for_each_entry(vd, &pool->vdisks, list)
+		vdisk_cache_drop(vd);
+	pool->nr_freed = 0;
+	pool->dirty = false;
+	if (ar) {
+		vdisk_pool_set_mode(pool, VDISK_MODE_FAIL, "metadata_abort_failed");
+		return r;
+	}
+	if (r != -ENOSPC && !vd_pool_is_read_only(pool->pmd))
+		vd_pool_set_needs_check(pool->pmd);
+	vdisk_pool_set_mode(pool, VDISK_MODE_RO, reason);
+	return r;
+}
+
+/* Raise the low-water-mark event once per crossing (md_lock held). */
+void vdisk_pool_check_low_water(struct vdisk_pool *pool)
+{
+	struct vd_pool_usage u;
+
+	if (vd_pool_get_usage(pool->pmd, &u))
+		return;
+	if (u.nr_free_data_blocks <= pool->low_water_blocks) {
+		if (!pool->low_water_raised) {
+			pool->low_water_raised = true;
+			DMWARN("pool %s: reached low water mark for data device: sending event",
+			       dm_device_name(pool->md));
+			vdisk_pool_raise_event(pool);
+		}
+	} else {
+		pool->low_water_raised = false;
+	}
+}
+
+void vdisk_pool_wake(struct vdisk_pool *pool)
+{
+	queue_work(pool->wq, &pool->worker);
+}
+
+static void vdisk_pool_waker(struct work_struct *ws)
+{
+	struct vdisk_pool *pool = container_of(to_delayed_work(ws), struct vdisk_pool, waker);
+
+	vdisk_pool_wake(pool);
+	queue_delayed_work(pool->wq, &pool->waker, VDISK_COMMIT_PERIOD);
+}
+
+/* ---------------- commit ---------------- */
+
+static void vdisk_pass_down_freed(struct vdisk_pool *pool)
+{
+	unsigned int i = 0, n = pool->nr_freed;
+	vd_blk_t *f = pool->freed;
+
+	pool->nr_freed = 0;
+	if (!n || pool->features.no_discard_passdown ||
+	    !bdev_max_discard_sectors(pool->data_bdev))
+		return;
+	while (i < n) {
+		vd_blk_t b = f[i], e = f[i] + 1;
+
+		for (i++; i < n && f[i] == e; i++)
+			e++;
+		/* Synchronous: the blocks must not be reused before it is done. */
+		blkdev_issue_discard(pool->data_bdev, b << pool->block_shift,
+				     (e - b) << pool->block_shift, GFP_NOIO);
+	}
+}
+
+/*
+ * Make every completed change durable: wait for I/O that may target freed
+ * blocks, flush the data device (mapped data must be stable before the
+ * metadata that points at it), write the metadata, then pass discards down
+ * for the blocks the commit freed.  Any thread may call it.
+ */
+int vdisk_pool_commit(struct vdisk_pool *pool)
+{
+	int r = 0;
+
+	mutex_lock(&pool->commit_mutex);
+	if (!READ_ONCE(pool->dirty) || READ_ONCE(pool->mode) >= VDISK_MODE_RO)
+		goto out;
+	if (READ_ONCE(pool->freed_since_commit))
+		vdisk_io_drain(pool);
+	r = blkdev_issue_flush(pool->data_bdev);
+	if (r) {
+		DMERR("pool %s: flushing the data device failed (%d): not committing",
+		      dm_device_name(pool->md), r);
+		goto out;
+	}
+	down_write(&pool->md_lock);
+	if (pool->mode >= VDISK_MODE_RO) {
+		up_write(&pool->md_lock);
+		goto out;
+	}
+	r = vd_pool_commit(pool->pmd);
+	if (r) {
+		vdisk_pool_metadata_error(pool, "commit", r);
+		up_write(&pool->md_lock);
+		goto out;
+	}
+	pool->dirty = false;
+	pool->freed_since_commit = false;
+	pool->last_commit = jiffies;
+	/*
+	 * Allocations take md_lock exclusive: holding it shared keeps the
+	 * just-freed blocks unallocated until their discards completed.
+	 */
+	downgrade_write(&pool->md_lock);
+	vdisk_pass_down_freed(pool);
+	up_read(&pool->md_lock);
+out:
+	mutex_unlock(&pool->commit_mutex);
+	return r;
+}
+
+/* Called by the metadata layer, md_lock held exclusive. */
+static void vdisk_data_freed(void *context, vd_blk_t b)
+{
+	struct vdisk_pool *pool = context;
+
+	pool->freed_since_commit = true;
+	if (pool->nr_freed == pool->freed_alloc) {
+		unsigned int n = pool->freed_alloc ? pool->freed_alloc * 2 : 256;
+		vd_blk_t *f = kvmalloc_array(n, sizeof(*f), GFP_NOIO);
+
+		if (!f)
+			return;	/* only the discard passdown is lost */
+		if (pool->nr_freed)
+			memcpy(f, pool->freed, pool->nr_freed * sizeof(*f));
+		kvfree(pool->freed);
+		pool->freed = f;
+		pool->freed_alloc = n;
+	}
+	pool->freed[pool->nr_freed++] = b;
+}
+
+/* ---------------- open and format ---------------- */
+
+/* True if the first two metadata blocks (the superblock slots) are zero. */
+static int vdisk_metadata_is_zeroed(struct block_device *bdev, bool *zeroed)
+{
+	unsigned int i, len = 2 * VD_METADATA_BLOCK_SIZE;
+	struct page *page;
+	struct bio bio;
+	struct bio_vec bv[2];
+	u64 *p;
+	int r;
+
+	page = alloc_pages(GFP_KERNEL, 1);
+	if (!page)
+		return -ENOMEM;
+	bio_init(&bio, bdev, bv, 2, REQ_OP_READ);
+	bio.bi_iter.bi_sector = 0;
+	__bio_add_page(&bio, page, len, 0);
+	r = submit_bio_wait(&bio);
+	bio_uninit(&bio);
+	if (!r) {
+		p = page_address(page);
+		*zeroed = true;
+		for (i = 0; i < len / sizeof(*p); i++) {
+			if (p[i]) {
+				*zeroed = false;
+				break;
+			}
+		}
+	}
+	__free_pages(page, 1);
+	return r;
+}
+
+static int vdisk_pool_open_metadata(struct vdisk_pool *pool, struct vdisk_pool_c *pc,
+				    char **error)
+{
+	struct block_device *bdev = pc->metadata_dev->bdev;
+	u64 data_blocks = bdev_nr_sectors(pc->data_dev->bdev) >> pool->block_shift;
+	struct vd_pool_usage u;
+	bool zeroed = false;
+	int r;
+
+	if (bdev_nr_sectors(bdev) < 16 * VD_METADATA_SECTORS) {
+		*error = "Metadata device is too small (need at least 64 KiB)";
+		return -EINVAL;
+	}
+	r = vdisk_metadata_is_zeroed(bdev, &zeroed);
+	if (r) {
+		*error = "Cannot read the metadata device";
+		return r;
+	}
+	pool->bm = vd_bm_bufio_create(bdev, VDISK_BM_MAX_HELD);
+	if (IS_ERR_OR_NULL(pool->bm)) {
+		r = pool->bm ? PTR_ERR(pool->bm) : -ENOMEM;
+		pool->bm = NULL;
+		*error = "Cannot create the metadata block manager";
+		return r;
+	}
+	if (zeroed) {
+		struct vd_pool_format_params p = {
+			.data_block_size = pool->block_sectors,
+			.nr_data_blocks = data_blocks,
+		};
+
+		if (pc->features.read_only) {
+			*error = "Metadata device is empty and read_only is set: cannot format";
+			return -EINVAL;
+		}
+		DMINFO("formatting empty metadata device %s (%llu data blocks of %llu sectors)",
+		       pc->metadata_dev->name, data_blocks,
+		       (unsigned long long)pool->block_sectors);
+		r = vd_pool_format(pool->bm, &p);
+		if (r) {
+			*error = "Formatting the metadata device failed";
+			return r;
+		}
+	} else if (!vd_pool_has_superblock(pool->bm)) {
+		*error = "Foreign or damaged metadata: no valid vdisk-pool superblock";
+		return -EINVAL;
+	}
+
+	r = vd_pool_open(pool->bm, pc->features.read_only ? VD_POOL_OPEN_READ_ONLY : 0,
+			 &pool->pmd);
+	if (r) {
+		*error = "Cannot open the pool metadata: damaged or unsupported (run vdisk-check)";
+		return r;
+	}
+	r = vd_pool_get_usage(pool->pmd, &u);
+	if (r) {
+		*error = "Cannot read the pool metadata";
+		return r;
+	}
+	if (u.data_block_size != pool->block_sectors) {
+		*error = "Data block size differs from the one the metadata was formatted with";
+		return -EINVAL;
+	}
+	if (data_blocks < u.nr_data_blocks) {
+		*error = "Data device is smaller than the metadata says: cannot shrink";
+		return -EINVAL;
+	}
+	if (vd_pool_needs_check(pool->pmd))
+		DMWARN("pool metadata on %s is flagged needs_check: run vdisk-check",
+		       pc->metadata_dev->name);
+	if (vd_pool_is_read_only(pool->pmd))
+		pool->mode = VDISK_MODE_RO;
+	pool->mode_reason = pc->features.read_only ? "read_only" :
+			    pool->mode == VDISK_MODE_RO ? "metadata_read_only" : NULL;
+	return 0;
+}
+
+static void vdisk_pool_free(struct vdisk_pool *pool)
+{
+	if (pool->wq)
+		destroy_workqueue(pool->wq);
+	if (pool->pmd)
+		vd_pool_close(pool->pmd);
+	if (pool->bm)
+		vd_bm_destroy(pool->bm);
+	bioset_exit(&pool->bs);
+	free_percpu(pool->inflight);
+	kvfree(pool->freed);
+	kfree(pool);
+}
+
+int vdisk_pool_create(struct mapped_device *md, struct vdisk_pool_c *pc,
+		      struct vdisk_pool **result, char **error)
+{
+	struct vdisk_pool *pool;
+	int r;
+
+	pool = kzalloc(sizeof(*pool), GFP_KERNEL);
+	if (!pool) {
+		*error = "Cannot allocate the pool";
+		return -ENOMEM;
+	}
+	INIT_LIST_HEAD(&pool->list);
+	INIT_LIST_HEAD(&pool->vdisks);
+	INIT_LIST_HEAD(&pool->prepared);
+	init_rwsem(&pool->md_lock);
+	mutex_init(&pool->commit_mutex);
+	mutex_init(&pool->ti_mutex);
+	spin_lock_init(&pool->lock);
+	bio_list_init(&pool->deferred_bios);
+	bio_list_init(&pool->retry_on_resize);
+	bio_list_init(&pool->commit_waiters);
+	INIT_WORK(&pool->worker, vdisk_pool_do_work);
+	INIT_DELAYED_WORK(&pool->waker, vdisk_pool_waker);
+	INIT_DELAYED_WORK(&pool->no_space_timeout, vdisk_no_space_timeout);
+	vdisk_cells_init(&pool->cells);
+	pool->md = md;
+	pool->ref = 1;
+	pool->metadata_bdev = pc->metadata_dev->bdev;
+	pool->data_bdev = pc->data_dev->bdev;
+	pool->block_sectors = pc->block_sectors;
+	pool->block_shift = ilog2(pc->block_sectors);
+	pool->features = pc->features;
+	pool->low_water_blocks = pc->low_water_blocks;
+	pool->last_commit = jiffies;
+	pool->suspended = true;
+
+	r = -ENOMEM;
+	*error = "Cannot allocate the pool";
+	pool->inflight = alloc_percpu(struct vdisk_inflight);
+	if (!pool->inflight)
+		goto bad;
+	if (bioset_init(&pool->bs, 64, 0, BIOSET_NEED_BVECS))
+		goto bad;
+	pool->wq = alloc_ordered_workqueue("vdisk-pool-%s", WQ_MEM_RECLAIM,
+					   dm_device_name(md));
+	if (!pool->wq)
+		goto bad;
+
+	r = vdisk_pool_open_metadata(pool, pc, error);
+	if (r)
+		goto bad;
+	vd_pool_set_data_freed_fn(pool->pmd, vdisk_data_freed, pool);
+	{
+		struct vd_pool_usage u;
+
+		if (!vd_pool_get_usage(pool->pmd, &u) && u.deletions_pending)
+			pool->reclaim_pending = true;
+	}
+
+	mutex_lock(&vdisk_pool_registry_lock);
+	list_add(&pool->list, &vdisk_pool_registry);
+	mutex_unlock(&vdisk_pool_registry_lock);
+	*result = pool;
+	return 0;
+bad:
+	vdisk_pool_free(pool);
+	return r;
+}
+
+void vdisk_pool_put(struct vdisk_pool *pool)
+{
+	mutex_lock(&vdisk_pool_registry_lock);
+	if (--pool->ref) {
+		mutex_unlock(&vdisk_pool_registry_lock);
+		return;
+	}
+	list_del(&pool->list);
+	mutex_unlock(&vdisk_pool_registry_lock);
+
+	/* No table uses the pool any more: no new bios can arrive. */
+	cancel_delayed_work_sync(&pool->waker);
+	cancel_delayed_work_sync(&pool->no_space_timeout);
+	flush_workqueue(pool->wq);
+	if (pool->mode < VDISK_MODE_RO)
+		vdisk_pool_commit(pool);
+	vdisk_pool_free(pool);
+}

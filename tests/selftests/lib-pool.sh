@@ -1,0 +1,58 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=sh
+#
+# Helpers for the vdisk-pool / vdisk selftests (source after lib.sh).
+#
+#   pool_msg POOL WORDS...      dmsetup message POOL 0 WORDS...
+#   pool_field POOL NAME        one pool status field: tid, meta_used,
+#                               meta_total, data_used, data_total, mode,
+#                               reason, needs_check
+#   vdisk_field VDISK NAME      one vdisk status field: mapped, reads,
+#                               writes, discards, flushes
+#   wait_for DESC SECONDS CMD...    retry CMD every 0.2 s until it succeeds
+#   vdisk_check DEV             build/bin's vdisk-check on an inactive
+#                               metadata device (prints its report on failure)
+
+pool_msg() {
+	_p=$1
+	shift
+	dmsetup message "$_p" 0 "$@"
+}
+
+pool_field() {
+	dmsetup status "$1" | awk -v f="$2" '
+		{ split($5, m, "/"); split($6, d, "/")
+		  v["tid"] = $4; v["meta_used"] = m[1]; v["meta_total"] = m[2]
+		  v["data_used"] = d[1]; v["data_total"] = d[2]
+		  v["mode"] = $7; v["reason"] = $8; v["needs_check"] = $NF
+		  print v[f] }'
+}
+
+vdisk_field() {
+	dmsetup status "$1" | awk -v f="$2" '
+		{ v["mapped"] = $4; v["reads"] = $8; v["writes"] = $9
+		  v["discards"] = $12; v["flushes"] = $13; print v[f] }'
+}
+
+wait_for() {
+	_desc=$1 _secs=$2
+	shift 2
+	_i=0
+	while ! "$@" > /dev/null 2>&1; do
+		_i=$((_i + 1))
+		if [ "$_i" -gt $((_secs * 5)) ]; then
+			echo "timed out waiting for: $_desc"
+			return 1
+		fi
+		sleep 0.2
+	done
+}
+
+vdisk_check() {
+	_out=$(vdisk-check "$1" 2>&1)
+	_rc=$?
+	[ "$_rc" = 0 ] && return 0
+	echo "vdisk-check $1 exited $_rc:"
+	echo "$_out"
+	return 1
+}
