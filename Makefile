@@ -46,13 +46,18 @@ help:
 	@echo "make install       install dm-vdisk.ko and the tools on this host"
 
 # Kbuild keeps its objects in the source tree, so switching between the stock
-# and the debug kernel must not reuse objects built for the other one.
+# and the debug kernel must not reuse objects built for the other one.  Not
+# `make -C $(KDIR) M=$(CURDIR) clean`: its find walks the whole repo and deletes
+# every *.ko/*.o under build/ too (the debug kernel's installed modules).
 module:
 	@test -d "$(KDIR)" || { echo "no kernel tree at '$(KDIR)': run 'make deps'" \
 		"(or 'make debug-kernel' for KERNEL=debug)" >&2; exit 1; }
 	@mkdir -p $(BUILD)
 	@if [ "$$(cat $(BUILD)/.module-kdir 2>/dev/null)" != "$(KDIR)" ]; then \
-		$(MAKE) -C $(KDIR) M=$(CURDIR) clean >/dev/null; \
+		find drivers tests/kmod -type f \( -name '*.[aios]' -o -name '*.ko' \
+			-o -name '.*.cmd' -o -name '.*.d' -o -name '*.mod' -o -name '*.mod.c' \
+			-o -name 'modules.order' \) -delete; \
+		rm -f Module.symvers modules.order; \
 		echo "$(KDIR)" > $(BUILD)/.module-kdir; fi
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KBUILD_ARGS) modules
 
