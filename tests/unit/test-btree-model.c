@@ -228,10 +228,13 @@ static int op_insert(int seq)
 }
 
 /* Insert a value that shares a data block already referenced elsewhere. */
+static u64 hot;
+
 static int op_dup(void)
 {
 	int ti = pick_live(), si;
 	struct mtree *t, *s;
+	unsigned int n;
 	u64 v;
 
 	if (ti < 0)
@@ -242,10 +245,20 @@ static int op_dup(void)
 	if (!s->n)
 		return 0;
 	/* Bias towards one hot block so counts pass 255 (overflow tree). */
-	v = (rnd() & 1) ? s->vals[0] : s->vals[rnd_below(s->n)];
-	if (vd_sm_inc(F.dsm, VD_MAP_BLOCK(v)))
-		FAIL("inc data %llu", (unsigned long long)VD_MAP_BLOCK(v));
-	return do_insert(t, rnd_below(KEYSPACE), v);
+	{
+		u32 c = 0;
+
+		if (!hot || vd_sm_get_count(F.dsm, VD_MAP_BLOCK(hot), &c) || !c)
+			hot = s->vals[rnd_below(s->n)];
+		v = (rnd() & 1) ? hot : s->vals[rnd_below(s->n)];
+	}
+	for (n = 1 + (unsigned int)rnd_below(v == hot ? 40 : 2); n; n--) {
+		if (vd_sm_inc(F.dsm, VD_MAP_BLOCK(v)))
+			FAIL("inc data %llu", (unsigned long long)VD_MAP_BLOCK(v));
+		if (do_insert(t, rnd_below(KEYSPACE), v))
+			return -1;
+	}
+	return 0;
 }
 
 static int op_remove(void)
@@ -596,9 +609,18 @@ static int one_op(void)
 	}
 }
 
+static int max_count(void *context, vd_blk_t b, u32 count)
+{
+	u32 *m = context;
+
+	if (count > *m)
+		*m = count;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	unsigned long ops = 6000, i;
+	unsigned long ops = 12000, i;
 	u64 seed = (u64)time(NULL);
 	int r = 0, ti;
 
@@ -636,6 +658,13 @@ int main(int argc, char **argv)
 	if (!r)
 		r = op_commit();
 	tap_ok(!r, "refcount audits (%lu) match walks of all live trees", nr_audits);
+	if (!r) {
+		u32 maxc = 0;
+
+		vd_sm_iterate_counts(F.dsm, 0, NR_DATA, max_count, &maxc);
+		printf("# highest data block count %u (counts > 254 live in the overflow tree)\n",
+		       maxc);
+	}
 	if (!r) {
 		/* Finish pending deletions, drop everything: all space must return. */
 		while (!r && M.nr_pending)
