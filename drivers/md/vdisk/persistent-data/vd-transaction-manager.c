@@ -150,9 +150,16 @@ int vd_tm_create_with_sm(struct vd_block_manager *bm, u64 first_txn,
 int vd_tm_open_with_sm(struct vd_block_manager *bm, const struct vd_sm_root *root,
 		       u64 committed_txn, struct vd_tm **result, struct vd_space_map **sm)
 {
-	struct vd_tm *tm = tm_alloc(bm, committed_txn + 1);
+	struct vd_tm *tm;
 	int r;
 
+	if (le64_to_cpu(root->nr_blocks) > vd_bm_nr_blocks(bm)) {
+		pr_err("vdisk: metadata space map covers %llu blocks, the device has %llu\n",
+		       (unsigned long long)le64_to_cpu(root->nr_blocks),
+		       (unsigned long long)vd_bm_nr_blocks(bm));
+		return -EINVAL;
+	}
+	tm = tm_alloc(bm, committed_txn + 1);
 	if (!tm)
 		return -ENOMEM;
 	tm->sm = vd_sm_metadata_alloc(tm);

@@ -22,11 +22,13 @@
  *  - shadowing a block whose count is > 1 sets *inc_children: the caller
  *    (B+tree) must take a reference on everything the copy points to.
  *
- * Concurrency: one writer at a time (the caller serialises all operations
- * that change metadata, e.g. with a rw_semaphore held for write); lookups
- * (read locks only) may run concurrently with each other but not with a
- * writer that might free and reuse the blocks they read... which cannot happen
- * within a transaction; across commits readers must hold the caller's lock.
+ * Concurrency: the owner serialises every operation that changes metadata
+ * (updates, commit) against everything else, e.g. with a rw_semaphore taken
+ * for write; lookups take it for read and only read locks on blocks, and
+ * touch no shared mutable state, so any number run concurrently.  A writer
+ * must exclude lookups of the trees it changes: nodes new in the transaction
+ * are changed in place (a split moves entries between nodes) and lookups do
+ * not hold the parent while reading the child.
  */
 #ifndef VD_TRANSACTION_MANAGER_H
 #define VD_TRANSACTION_MANAGER_H
