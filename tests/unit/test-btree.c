@@ -329,6 +329,11 @@ static int t_edges(void)
 	return 0;
 }
 
+static int iter_nop(void *context, u64 key, const void *value)
+{
+	return 0;
+}
+
 /* Corrupt a leaf on disk in two ways: lookups fail loudly, never answer wrong. */
 static int t_corrupt(void)
 {
@@ -340,7 +345,7 @@ static int t_corrupt(void)
 	int how;
 	__le64 v;
 
-	for (how = 0; how < 2; how++) {
+	for (how = 0; how < 3; how++) {
 		CHECK_R(pfx_format(&f, vd_dev_create_mem(2048, NULL), 10000, 256));
 		info_init(&info, &f);
 		CHECK_R(vd_btree_empty(&info, &root));
@@ -352,12 +357,21 @@ static int t_corrupt(void)
 		c.n = 0;
 		c.blocks = calloc(64, sizeof(vd_blk_t));
 		CHECK_R(vd_btree_walk(&info, root, collect, &c));
-		leaf = c.blocks[2];		/* root, first leaf, second leaf */
+		/* root, first leaf, second leaf; case 2 damages the root */
+		leaf = how == 2 ? c.blocks[0] : c.blocks[2];
 		free(c.blocks);
 		pfx_close(&f);
 		vd_dev_read(f.dev, leaf, buf);
 		if (how == 0) {
 			buf[1000] ^= 0x40;	/* payload bit flip */
+		} else if (how == 2) {
+			/* Root's second child pointer = its first: valid checksum. */
+			struct vd_btree_node_header *h = (void *)buf;
+			__le64 *vals = (__le64 *)(buf + VD_BTREE_NODE_HEADER_SIZE) +
+				       le32_to_cpu(h->max_entries);
+
+			vals[1] = vals[0];
+			((struct vd_block_header *)buf)->csum = cpu_to_le32(vd_block_csum(buf));
 		} else {
 			/* Keys out of order but a valid checksum: still caught. */
 			__le64 *keys = (__le64 *)(buf + VD_BTREE_NODE_HEADER_SIZE);
@@ -373,6 +387,15 @@ static int t_corrupt(void)
 		kshim_verbose = -1;
 		CHECK(vd_btree_lookup(&info, f.roots[0], 300, &v) == -EILSEQ);
 		CHECK(vd_btree_lookup(&info, f.roots[0], 10, &v) == 0);	/* other leaves fine */
+		if (how == 2) {
+			u64 k;
+
+			/* next/prev and iteration refuse the misplaced leaf too */
+			CHECK(vd_btree_lookup_next(&info, f.roots[0], 300, &k, &v) == -EILSEQ);
+			CHECK(vd_btree_count(&info, f.roots[0], &k) == 0);	/* walk: no bounds */
+			CHECK(vd_btree_iterate(&info, f.roots[0], 0, 1000, iter_nop, NULL) ==
+			      -EILSEQ);
+		}
 		kshim_verbose = 0;
 		pfx_destroy(&f);
 	}
@@ -388,6 +411,6 @@ int main(void)
 	tap_ok(!t_range_shared(), "range removal drops shared subtrees without visiting them");
 	tap_ok(!t_del_step(), "incremental deletion: bounded steps, audits clean between commits");
 	tap_ok(!t_edges(), "empty tree, extreme keys, wrong value size");
-	tap_ok(!t_corrupt(), "corrupt leaf (bad checksum, keys out of order): -EILSEQ, never a wrong answer");
+	tap_ok(!t_corrupt(), "corrupt nodes (bad checksum, keys out of order, child in the wrong place): -EILSEQ, never a wrong answer");
 	return tap_done();
 }

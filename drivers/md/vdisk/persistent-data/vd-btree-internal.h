@@ -79,6 +79,19 @@ static inline int vd_node_lower_bound(struct vd_btree_node_header *n, u64 key)
 	return lo;
 }
 
+/* Upper bound (inclusive) of child @i's keys, given the node's own bound. */
+static inline u64 vd_node_child_hi(struct vd_btree_node_header *n, u32 i, u64 hi)
+{
+	return i + 1 < vd_node_nr(n) ? vd_node_key(n, i + 1) - 1 : hi;
+}
+
+/*
+ * A node's keys must lie within the range its parent gives it.  Checking
+ * this on every read stops a corrupt tree (a child referenced twice, a
+ * node from another tree) from producing wrong answers or exponential walks.
+ */
+int vd_node_check_bounds(struct vd_block *b, u64 lo, u64 hi);
+
 void vd_node_init(struct vd_btree_node_header *n, bool leaf, u32 value_size);
 /* Read-lock a node and check it fits @info (value size of leaves). */
 int vd_btree_read_node(struct vd_btree_info *info, vd_blk_t b, struct vd_block **result);

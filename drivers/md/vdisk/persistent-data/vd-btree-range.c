@@ -107,7 +107,7 @@ static int range_rec(struct vd_btree_info *info, struct vd_btree_node_header *n,
 	while (c < (int)vd_node_nr(n) && vd_node_key(n, c) <= last) {
 		vd_blk_t child = vd_node_child(n, c);
 
-		chi = c + 1 < (int)vd_node_nr(n) ? vd_node_key(n, c + 1) - 1 : hi;
+		chi = vd_node_child_hi(n, (u32)c, hi);
 		if (!budget_take(bg))
 			return 0;
 		if (vd_node_key(n, c) >= begin && chi <= last) {
@@ -145,7 +145,9 @@ static int range_rec(struct vd_btree_info *info, struct vd_btree_node_header *n,
 		if (r)
 			return r;
 		vd_node_set_child(n, (u32)c, vd_block_location(cb));
-		r = range_rec(info, vd_node(cb), begin, last, chi, depth + 1, bg);
+		r = vd_node_check_bounds(cb, vd_node_key(n, c), chi);
+		if (!r)
+			r = range_rec(info, vd_node(cb), begin, last, chi, depth + 1, bg);
 		if (!r && !vd_node_nr(vd_node(cb))) {
 			vd_blk_t gone = vd_block_location(cb);
 
@@ -255,8 +257,8 @@ int vd_btree_del_step(struct vd_btree_info *info, vd_blk_t root, unsigned int bu
 /* Iteration.                                                             */
 /* ---------------------------------------------------------------------- */
 
-static int iterate_rec(struct vd_btree_info *info, vd_blk_t b, u64 begin, u64 last,
-		       unsigned int depth, vd_btree_iter_fn fn, void *context)
+static int iterate_rec(struct vd_btree_info *info, vd_blk_t b, u64 lo, u64 hi, u64 begin,
+		       u64 last, unsigned int depth, vd_btree_iter_fn fn, void *context)
 {
 	struct vd_btree_node_header *n;
 	struct vd_block *blk;
@@ -267,6 +269,11 @@ static int iterate_rec(struct vd_btree_info *info, vd_blk_t b, u64 begin, u64 la
 	r = vd_btree_read_node(info, b, &blk);
 	if (r)
 		return r;
+	r = vd_node_check_bounds(blk, lo, hi);
+	if (r) {
+		vd_tm_unlock(info->tm, blk);
+		return r;
+	}
 	n = vd_node(blk);
 	nr = (int)vd_node_nr(n);
 	i = vd_node_lower_bound(n, begin);
@@ -277,7 +284,8 @@ static int iterate_rec(struct vd_btree_info *info, vd_blk_t b, u64 begin, u64 la
 			r = fn(context, vd_node_key(n, i), vd_node_value(n, i));
 	} else {
 		for (i = max(i, 0); i < nr && !r && vd_node_key(n, i) <= last; i++)
-			r = iterate_rec(info, vd_node_child(n, i), begin, last, depth + 1,
+			r = iterate_rec(info, vd_node_child(n, i), vd_node_key(n, i),
+					vd_node_child_hi(n, i, hi), begin, last, depth + 1,
 					fn, context);
 	}
 	vd_tm_unlock(info->tm, blk);
@@ -289,5 +297,5 @@ int vd_btree_iterate(struct vd_btree_info *info, vd_blk_t root, u64 begin, u64 e
 {
 	if (begin >= end)
 		return 0;
-	return iterate_rec(info, root, begin, end - 1, 0, fn, context);
+	return iterate_rec(info, root, 0, U64_MAX, begin, end - 1, 0, fn, context);
 }

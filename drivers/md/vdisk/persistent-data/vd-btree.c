@@ -32,6 +32,22 @@ void vd_node_init(struct vd_btree_node_header *n, bool leaf, u32 value_size)
 	n->reserved = 0;
 }
 
+int vd_node_check_bounds(struct vd_block *b, u64 lo, u64 hi)
+{
+	struct vd_btree_node_header *n = vd_node(b);
+	u32 nr = vd_node_nr(n);
+
+	if (nr && (vd_node_key(n, 0) < lo || vd_node_key(n, nr - 1) > hi)) {
+		pr_err("vdisk: btree node %llu: keys [%llu, %llu] outside its parent's range [%llu, %llu]\n",
+		       (unsigned long long)vd_block_location(b),
+		       (unsigned long long)vd_node_key(n, 0),
+		       (unsigned long long)vd_node_key(n, nr - 1),
+		       (unsigned long long)lo, (unsigned long long)hi);
+		return -EILSEQ;
+	}
+	return 0;
+}
+
 static int vd_btree_check_node(struct vd_btree_info *info, struct vd_block *b)
 {
 	struct vd_btree_node_header *n = vd_node(b);
@@ -152,6 +168,7 @@ int vd_btree_empty(struct vd_btree_info *info, vd_blk_t *root)
 int vd_btree_lookup(struct vd_btree_info *info, vd_blk_t root, u64 key, void *value)
 {
 	struct vd_btree_node_header *n;
+	u64 lo = 0, hi = U64_MAX;
 	struct vd_block *b;
 	unsigned int depth;
 	int i, r;
@@ -161,6 +178,11 @@ int vd_btree_lookup(struct vd_btree_info *info, vd_blk_t root, u64 key, void *va
 		if (r)
 			return r;
 		n = vd_node(b);
+		r = vd_node_check_bounds(b, lo, hi);
+		if (r) {
+			vd_tm_unlock(info->tm, b);
+			return r;
+		}
 		i = vd_node_lower_bound(n, key);
 		if (i < 0 || (vd_node_is_leaf(n) && vd_node_key(n, i) != key)) {
 			vd_tm_unlock(info->tm, b);
@@ -173,6 +195,8 @@ int vd_btree_lookup(struct vd_btree_info *info, vd_blk_t root, u64 key, void *va
 			return 0;
 		}
 		root = vd_node_child(n, i);
+		lo = vd_node_key(n, i);
+		hi = vd_node_child_hi(n, i, hi);
 		vd_tm_unlock(info->tm, b);
 	}
 	pr_err("vdisk: btree too deep below block %llu\n", (unsigned long long)root);
@@ -180,8 +204,8 @@ int vd_btree_lookup(struct vd_btree_info *info, vd_blk_t root, u64 key, void *va
 }
 
 /* Smallest key >= @key in the subtree (dir > 0) or largest <= @key (dir < 0). */
-static int lookup_near(struct vd_btree_info *info, vd_blk_t b, u64 key, int dir,
-		       unsigned int depth, u64 *rkey, void *value)
+static int lookup_near(struct vd_btree_info *info, vd_blk_t b, u64 lo, u64 hi, u64 key,
+		       int dir, unsigned int depth, u64 *rkey, void *value)
 {
 	struct vd_btree_node_header *n;
 	struct vd_block *blk;
@@ -194,6 +218,11 @@ static int lookup_near(struct vd_btree_info *info, vd_blk_t b, u64 key, int dir,
 	r = vd_btree_read_node(info, b, &blk);
 	if (r)
 		return r;
+	r = vd_node_check_bounds(blk, lo, hi);
+	if (r) {
+		vd_tm_unlock(info->tm, blk);
+		return r;
+	}
 	n = vd_node(blk);
 	nr = (int)vd_node_nr(n);
 	i = vd_node_lower_bound(n, key);
@@ -209,12 +238,14 @@ static int lookup_near(struct vd_btree_info *info, vd_blk_t b, u64 key, int dir,
 	} else if (dir > 0) {
 		/* Children after i only hold bigger keys: the first one found wins. */
 		for (i = max(i, 0); i < nr && r == -ENODATA; i++)
-			r = lookup_near(info, vd_node_child(n, i), key, dir, depth + 1,
+			r = lookup_near(info, vd_node_child(n, i), vd_node_key(n, i),
+					vd_node_child_hi(n, i, hi), key, dir, depth + 1,
 					rkey, value);
 	} else {
 		/* key[i] is only a lower bound: child i may have nothing <= key. */
 		for (; i >= 0 && r == -ENODATA; i--)
-			r = lookup_near(info, vd_node_child(n, i), key, dir, depth + 1,
+			r = lookup_near(info, vd_node_child(n, i), vd_node_key(n, i),
+					vd_node_child_hi(n, i, hi), key, dir, depth + 1,
 					rkey, value);
 	}
 	vd_tm_unlock(info->tm, blk);
@@ -224,13 +255,13 @@ static int lookup_near(struct vd_btree_info *info, vd_blk_t b, u64 key, int dir,
 int vd_btree_lookup_next(struct vd_btree_info *info, vd_blk_t root, u64 key,
 			 u64 *rkey, void *value)
 {
-	return lookup_near(info, root, key, 1, 0, rkey, value);
+	return lookup_near(info, root, 0, U64_MAX, key, 1, 0, rkey, value);
 }
 
 int vd_btree_lookup_prev(struct vd_btree_info *info, vd_blk_t root, u64 key,
 			 u64 *rkey, void *value)
 {
-	return lookup_near(info, root, key, -1, 0, rkey, value);
+	return lookup_near(info, root, 0, U64_MAX, key, -1, 0, rkey, value);
 }
 
 /*
