@@ -27,7 +27,7 @@ KBUILD_ARGS := $(if $(W),W=$(W)) $(if $(C),C=$(C))
 
 export KERNEL KDIR KVER BUILD
 
-.PHONY: all module tools deps install uninstall lint check check-unit check-vm \
+.PHONY: all module clean-module tools deps install uninstall lint check check-unit check-vm \
 	check-fuzz fuzz demo vm-shell debug-kernel clean help
 
 all: module tools
@@ -46,20 +46,23 @@ help:
 	@echo "make install       install dm-vdisk.ko and the tools on this host"
 
 # Kbuild keeps its objects in the source tree, so switching between the stock
-# and the debug kernel must not reuse objects built for the other one.  Not
-# `make -C $(KDIR) M=$(CURDIR) clean`: its find walks the whole repo and deletes
-# every *.ko/*.o under build/ too (the debug kernel's installed modules).
+# and the debug kernel must not reuse objects built for the other one.
 module:
 	@test -d "$(KDIR)" || { echo "no kernel tree at '$(KDIR)': run 'make deps'" \
 		"(or 'make debug-kernel' for KERNEL=debug)" >&2; exit 1; }
 	@mkdir -p $(BUILD)
 	@if [ "$$(cat $(BUILD)/.module-kdir 2>/dev/null)" != "$(KDIR)" ]; then \
-		find drivers tests/kmod -type f \( -name '*.[aios]' -o -name '*.ko' \
-			-o -name '.*.cmd' -o -name '.*.d' -o -name '*.mod' -o -name '*.mod.c' \
-			-o -name 'modules.order' \) -delete; \
-		rm -f Module.symvers modules.order; \
+		$(MAKE) --no-print-directory clean-module; \
 		echo "$(KDIR)" > $(BUILD)/.module-kdir; fi
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KBUILD_ARGS) modules
+
+# Not `make -C $(KDIR) M=$(CURDIR) clean`: its find walks the whole repo and
+# deletes every *.ko/*.o under build/ too (the debug kernel's installed modules).
+clean-module:
+	find drivers tests/kmod -type f \( -name '*.[aios]' -o -name '*.ko' \
+		-o -name '.*.cmd' -o -name '.*.d' -o -name '*.mod' -o -name '*.mod.c' \
+		-o -name 'modules.order' \) -delete
+	rm -f Module.symvers modules.order .*.cmd
 
 tools:
 	$(MAKE) -C userspace BUILD=$(BUILD)
@@ -110,8 +113,7 @@ vm-shell: module tools
 debug-kernel:
 	scripts/kernel/build-debug-kernel.sh
 
-clean:
-	@if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
+clean: clean-module
 	$(MAKE) -C userspace BUILD=$(BUILD) clean
 	$(MAKE) -C tests/unit BUILD=$(BUILD) clean
 	rm -rf $(BUILD)/bin $(BUILD)/unit $(BUILD)/results $(BUILD)/vm $(BUILD)/.module-kdir
