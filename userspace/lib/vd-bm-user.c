@@ -133,6 +133,29 @@ static void evict(struct vd_bm_user *u)
 	}
 }
 
+/* Keep chains short: double the table when it holds twice its size. */
+static void maybe_grow_hash(struct vd_bm_user *u)
+{
+	size_t i, new_size = u->hash_size * 2;
+	struct ublock **old = u->hash, *b, *next;
+
+	if (u->nr_cached < u->hash_size * 2)
+		return;
+	u->hash = calloc(new_size, sizeof(*u->hash));
+	if (!u->hash) {
+		u->hash = old;	/* keep going with longer chains */
+		return;
+	}
+	u->hash_size = new_size;
+	for (i = 0; i < new_size / 2; i++)
+		for (b = old[i]; b; b = next) {
+			next = b->hnext;
+			b->hnext = u->hash[hash_of(u, b->blk.nr)];
+			u->hash[hash_of(u, b->blk.nr)] = b;
+		}
+	free(old);
+}
+
 static struct ublock *get_ub(struct vd_bm_user *u, vd_blk_t nr, int read, int *err)
 {
 	struct ublock *b = lookup(u, nr);
@@ -163,6 +186,7 @@ static struct ublock *get_ub(struct vd_bm_user *u, vd_blk_t nr, int read, int *e
 	b->hnext = u->hash[hash_of(u, nr)];
 	u->hash[hash_of(u, nr)] = b;
 	u->nr_cached++;
+	maybe_grow_hash(u);
 	return b;
 }
 
@@ -392,7 +416,7 @@ struct vd_block_manager *vd_bm_user_create(struct vd_dev *dev, unsigned int cach
 
 	if (!u)
 		return NULL;
-	u->hash_size = 1 << 16;
+	u->hash_size = 1 << 12;
 	u->hash = calloc(u->hash_size, sizeof(*u->hash));
 	if (!u->hash) {
 		free(u);
