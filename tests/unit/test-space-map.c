@@ -278,9 +278,43 @@ static int t_iterate(void)
 	return 0;
 }
 
+/* A damaged space map is refused at open, naming what is wrong. */
+static int t_corrupt(void)
+{
+	struct vd_superblock sb;
+	struct pfx f;
+	vd_blk_t b;
+	unsigned long errs;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		CHECK_R(pfx_format(&f, vd_dev_create_mem(1024, NULL), 10000, 256));
+		CHECK_R(vd_sm_new_block(f.dsm, &b));
+		CHECK_R(pfx_commit(&f));
+		pfx_close(&f);
+		CHECK_R(vd_dev_read(f.dev, VD_SUPERBLOCK_SLOT(f.seq), &sb));
+		if (i == 0) {
+			/* Root claims another allocated count than the bitmaps hold. */
+			le64_add_cpu(&sb.sm_roots[VD_SM_DATA].nr_allocated, 1);
+		} else {
+			/* Root says more blocks than the index tree has bitmaps for. */
+			le64_add_cpu(&sb.sm_roots[VD_SM_DATA].nr_blocks, 5000);
+		}
+		sb.hdr.csum = cpu_to_le32(vd_block_csum(&sb));
+		CHECK_R(vd_dev_write(f.dev, VD_SUPERBLOCK_SLOT(f.seq), &sb));
+		errs = kshim_nr_errors;
+		kshim_verbose = -1;
+		CHECK(pfx_open(&f) == -EILSEQ);
+		kshim_verbose = 0;
+		CHECK(kshim_nr_errors > errs);
+		pfx_destroy(&f);
+	}
+	return 0;
+}
+
 int main(void)
 {
-	tap_plan(7);
+	tap_plan(8);
 	tap_ok(!t_basic(), "alloc/inc/dec/free counts, errors, persistence, sequential cursor");
 	tap_ok(!t_overflow(), "counts beyond 255 (overflow tree) in data and metadata maps");
 	tap_ok(!t_no_reuse(), "freed blocks come back only after commit");
@@ -288,5 +322,6 @@ int main(void)
 	tap_ok(!t_extend_metadata(), "grow the metadata device and its space map");
 	tap_ok(!t_big(), "32 GiB metadata device: multi-leaf index, counts at the far end");
 	tap_ok(!t_iterate(), "iterate_counts reports every non-zero count in order");
+	tap_ok(!t_corrupt(), "inconsistent space map roots are refused at open");
 	return tap_done();
 }
