@@ -287,6 +287,12 @@ static void prov_aux_endio(struct bio *aux)
 {
 	struct vdisk_prov *p = aux->bi_private;
 
+	/*
+	 * Leave the epoch here, not in the worker: a commit running in the
+	 * worker may be waiting for this very count.
+	 */
+	if (p->reading)
+		vdisk_io_exit(p->pool, p->epoch);
 	if (aux->bi_status)
 		p->status = aux->bi_status;
 	bio_put(aux);
@@ -392,7 +398,6 @@ static void prov_finish(struct vdisk_pool *pool, struct vdisk_prov *p)
 	int r;
 
 	if (p->reading) {
-		vdisk_io_exit(pool, p->epoch);
 		if (!status) {
 			prov_write_merged(p);
 			return;
@@ -451,7 +456,11 @@ static void start_prov(struct vdisk_pool *pool, struct bio *bio, vd_blk_t new_bl
 		vb->saved_private = bio->bi_private;
 		bio->bi_end_io = prov_bio_endio;
 		bio->bi_private = p;
-		vb->epoch = vdisk_io_enter(pool);
+		/*
+		 * Not counted in the in-flight epoch: nothing can free a block
+		 * that is not mapped yet, and the bio only completes through the
+		 * worker, which may itself be waiting for the epoch to drain.
+		 */
 		remap(pool, bio, new_block);
 		dm_submit_bio_remap(bio, NULL);
 		return;
@@ -499,6 +508,10 @@ static void process_write(struct vdisk_pool *pool, struct bio *bio)
 	int r;
 
 	if (READ_ONCE(pool->mode) >= VDISK_MODE_RO) {
+		if (vb->holds_cell) {
+			vdisk_cell_unlock(pool, vd, vb->vblock);
+			vb->holds_cell = false;
+		}
 		bio_io_error(bio);
 		return;
 	}

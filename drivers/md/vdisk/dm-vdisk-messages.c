@@ -66,7 +66,7 @@ static void snapshot_taken(struct vdisk_pool *pool, u64 origin)
 static bool is_refusal(int r)
 {
 	return r == -EEXIST || r == -ENOENT || r == -ENODATA || r == -EINVAL ||
-	       r == -EBUSY || r == -EROFS || r == -ENOSPC;
+	       r == -EBUSY || r == -EROFS;
 }
 
 static int group_snap(struct vdisk_pool *pool, unsigned int argc, char **argv)
@@ -218,7 +218,10 @@ int vdisk_pool_message(struct vdisk_pool *pool, unsigned int argc, char **argv,
 	r = dispatch(pool, argc, argv);
 	if (!r)
 		pool->dirty = true;
-	else if (!is_refusal(r))
+	else if (is_refusal(r))
+		DMERR("pool %s: message '%s' refused (%d): nothing changed",
+		      dm_device_name(pool->md), argv[0], r);
+	else
 		vdisk_pool_metadata_error(pool, argv[0], r);
 	up_write(&pool->md_lock);
 	if (!r) {

@@ -71,6 +71,9 @@ void vdisk_pool_get(struct vdisk_pool *pool)
  * empty, so no I/O can still be aimed at a block that another vdisk may be
  * given next.
  *
+ * An I/O counted in an epoch must complete without the worker's help: the
+ * worker itself drains the epoch before its commits.
+ *
  * Ordering (store buffering, a full barrier on each side): an I/O counts
  * itself, smp_mb(), then reads the mapping (cache or metadata).  The worker
  * changes the mapping (or drops the cache entry), and only then a commit

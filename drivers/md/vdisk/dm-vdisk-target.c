@@ -276,6 +276,18 @@ static void vdisk_io_hints(struct dm_target *ti, struct queue_limits *limits)
 	blk_limits_io_opt(limits, block_bytes);
 }
 
+/*
+ * The vdisk's data lives on the pool device's data device: stacking the pool
+ * device's limits gives the right alignment; io_hints then sets discard.
+ */
+static int vdisk_iterate_devices(struct dm_target *ti,
+				 iterate_devices_callout_fn fn, void *data)
+{
+	struct vdisk *vd = ti->private;
+
+	return fn(ti, vd->pool_dev, 0, bdev_nr_sectors(vd->pool_dev->bdev), data);
+}
+
 struct target_type vdisk_target = {
 	.name = "vdisk",
 	.version = {0, 2, 0},
@@ -286,4 +298,5 @@ struct target_type vdisk_target = {
 	.end_io = vdisk_end_io,
 	.status = vdisk_status,
 	.io_hints = vdisk_io_hints,
+	.iterate_devices = vdisk_iterate_devices,
 };
