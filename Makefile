@@ -27,7 +27,8 @@ KBUILD_ARGS := $(if $(W),W=$(W)) $(if $(C),C=$(C))
 
 export KERNEL KDIR KVER BUILD
 
-.PHONY: all module clean-module tools deps install uninstall lint check check-unit check-vm \
+.PHONY: all module clean-module tools deps install uninstall lint check check-unit check-unit-core \
+	check-tools check-vm \
 	check-fuzz fuzz demo vm-shell debug-kernel clean help
 
 all: module tools
@@ -87,8 +88,15 @@ lint:
 	scripts/lint/checkpatch.sh
 	scripts/lint/sparse.sh
 
-check-unit:
+# Userspace tests: the metadata core's unit/model/crash/corruption tests and
+# the tools' end-to-end test.
+check-unit: check-unit-core check-tools
+
+check-unit-core:
 	$(MAKE) -C tests/unit BUILD=$(BUILD) check
+
+check-tools: tools
+	scripts/tap-run.sh tools tests/tools/test-tools.sh $(BUILD)/bin
 
 check-vm: module tools
 	scripts/vm/run-selftests.sh --kernel $(KERNEL) $(if $(T),--test $(T))

@@ -5,7 +5,8 @@
 # $BUILD/results/ (see Documentation/dev/conventions.rst):
 #   1. W=1 build of the module and the tools (any compiler warning fails)
 #   2. checkpatch --strict and sparse on our kernel sources
-#   3. userspace unit, model, crash and corruption tests (ASan + UBSan)
+#   3. userspace unit, model, crash and corruption tests (ASan + UBSan) and
+#      the tools' end-to-end test
 #   4. short fuzz runs
 #   5. the VM rig's self-test (it must catch a WARN, an oops, a failing test)
 #   6. the VM selftests on the stock kernel, or on the debug kernel with
@@ -53,7 +54,7 @@ stage "sparse"
 scripts/tap-run.sh sparse scripts/lint/sparse.sh
 
 stage "unit tests"
-make --no-print-directory -C tests/unit check
+make --no-print-directory -k check-unit
 
 if [ -f tests/fuzz/Makefile ]; then
 	stage "fuzz (short)"
