@@ -12,6 +12,7 @@
 #   wait_for DESC SECONDS CMD...    retry CMD every 0.2 s until it succeeds
 #   vdisk_check DEV             build/bin's vdisk-check on an inactive
 #                               metadata device (prints its report on failure)
+#   flush_dev DEV               fsync the block device: a FLUSH bio reaches it
 
 pool_msg() {
 	_p=$1
@@ -55,4 +56,8 @@ vdisk_check() {
 	echo "vdisk-check $1 exited $_rc:"
 	echo "$_out"
 	return 1
+}
+
+flush_dev() {
+	dd if=/dev/null of="$1" conv=fsync,notrunc status=none
 }

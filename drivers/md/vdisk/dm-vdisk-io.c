@@ -424,6 +424,7 @@ static void prov_finish(struct vdisk_pool *pool, struct vdisk_prov *p)
 		}
 		up_write(&pool->md_lock);
 	}
+	pool->nr_prov--;
 	vdisk_cell_unlock(pool, vd, vb->vblock);
 	vb->holds_cell = false;
 	prov_free(p);
@@ -483,6 +484,7 @@ nomem:
 	if (p)
 		prov_free(p);
 	release_block(pool, new_block);
+	pool->nr_prov--;
 	vdisk_cell_unlock(pool, vb->vd, vb->vblock);
 	vb->holds_cell = false;
 	bio_done(bio, BLK_STS_RESOURCE);
@@ -532,6 +534,14 @@ static void process_write(struct vdisk_pool *pool, struct bio *bio)
 			return;	/* comes back when the holder is done */
 	}
 
+	/* A commit is waiting for the blocks in flight: allocate after it. */
+	if (pool->commit_gate) {
+		vdisk_cell_unlock(pool, vd, vb->vblock);
+		vb->holds_cell = false;
+		bio_list_add(&pool->held_bios, bio);
+		return;
+	}
+
 	/* We own the block's cell: decide with the current mapping. */
 	down_write(&pool->md_lock);
 	if (!vdisk_cache_lookup(vd, vb->vblock, &block, &excl) && excl) {
@@ -558,6 +568,7 @@ static void process_write(struct vdisk_pool *pool, struct bio *bio)
 	if (r)
 		goto bad_meta;
 	pool->dirty = true;
+	pool->nr_prov++;
 	vdisk_pool_check_low_water(pool);
 	up_write(&pool->md_lock);
 	start_prov(pool, bio, new_block, has_old, VD_MAP_BLOCK(m));
@@ -629,60 +640,25 @@ static void process_prepared(struct vdisk_pool *pool)
 	}
 }
 
-/* Commit now (PREFLUSH): data device flush, then metadata if it changed. */
-static int flush_now(struct vdisk_pool *pool)
-{
-	if (READ_ONCE(pool->mode) == VDISK_MODE_FAIL)
-		return -EIO;
-	if (READ_ONCE(pool->dirty))
-		return vdisk_pool_commit(pool);
-	return blkdev_issue_flush(pool->data_bdev);
-}
-
 static void process_deferred(struct vdisk_pool *pool)
 {
-	struct bio_list bios, rest;
+	struct bio_list bios;
 	struct bio *bio;
 	unsigned long flags;
-	int r;
 
-	bio_list_init(&rest);
 	spin_lock_irqsave(&pool->lock, flags);
 	bios = pool->deferred_bios;
 	bio_list_init(&pool->deferred_bios);
 	spin_unlock_irqrestore(&pool->lock, flags);
 
-	/*
-	 * One commit for all the flushes of this batch: it covers every write
-	 * that completed before they were submitted.
-	 */
-	bio_list_for_each(bio, &bios) {
-		if (bio->bi_opf & REQ_PREFLUSH)
-			break;
-	}
-	if (bio) {
-		r = flush_now(pool);
-		while ((bio = bio_list_pop(&bios))) {
-			if (!(bio->bi_opf & REQ_PREFLUSH)) {
-				bio_list_add(&rest, bio);
-				continue;
-			}
-			if (r) {
-				bio_io_error(bio);
-				continue;
-			}
-			bio->bi_opf &= ~REQ_PREFLUSH;
-			if (!bio_sectors(bio) && !op_is_discard(bio->bi_opf))
-				bio_endio(bio);
-			else
-				bio_list_add(&rest, bio);
-		}
-		bios = rest;
-	}
-
 	while ((bio = bio_list_pop(&bios))) {
 		if (READ_ONCE(pool->mode) == VDISK_MODE_FAIL) {
 			bio_io_error(bio);
+			continue;
+		}
+		if (bio->bi_opf & REQ_PREFLUSH) {
+			/* Covers the writes completed so far: wait for a commit. */
+			bio_list_add(&pool->flush_bios, bio);
 			continue;
 		}
 		if (op_is_discard(bio->bi_opf))
@@ -732,36 +708,79 @@ static void complete_commit_waiters(struct vdisk_pool *pool, int r)
 	}
 }
 
+/* The flushes waiting for this commit go on as plain bios (or fail). */
+static void release_flush_bios(struct vdisk_pool *pool, int r)
+{
+	struct bio_list bios = pool->flush_bios;
+	struct bio *bio;
+
+	bio_list_init(&pool->flush_bios);
+	while ((bio = bio_list_pop(&bios))) {
+		if (r) {
+			bio_io_error(bio);
+			continue;
+		}
+		bio->bi_opf &= ~REQ_PREFLUSH;
+		if (!bio_sectors(bio))
+			bio_endio(bio);
+		else
+			vdisk_defer_bio(pool, bio);
+	}
+}
+
+static bool commit_wanted(struct vdisk_pool *pool)
+{
+	bool wanted;
+
+	spin_lock_irq(&pool->lock);
+	wanted = !bio_list_empty(&pool->commit_waiters) || !list_empty(&pool->commit_reqs);
+	spin_unlock_irq(&pool->lock);
+	return wanted || !bio_list_empty(&pool->flush_bios) ||
+	       (READ_ONCE(pool->dirty) && time_after_eq(jiffies, pool->last_commit + HZ));
+}
+
+/* Commit with no allocation in flight, then let everything waiting go on. */
+static void worker_commit(struct vdisk_pool *pool)
+{
+	bool was_oos = READ_ONCE(pool->freed_since_commit) &&
+		       READ_ONCE(pool->mode) == VDISK_MODE_OUT_OF_DATA_SPACE;
+	struct bio *bio;
+	int r;
+
+	if (READ_ONCE(pool->mode) >= VDISK_MODE_RO)
+		r = -EIO;	/* a read-only pool dropped the uncommitted changes */
+	else if (READ_ONCE(pool->dirty))
+		r = vdisk_pool_commit(pool);
+	else if (!bio_list_empty(&pool->flush_bios))
+		r = blkdev_issue_flush(pool->data_bdev);
+	else
+		r = 0;
+	vdisk_pool_complete_commit_reqs(pool, r);
+	complete_commit_waiters(pool, r);
+	release_flush_bios(pool, r);
+	pool->commit_gate = false;
+	while ((bio = bio_list_pop(&pool->held_bios)))
+		vdisk_defer_bio(pool, bio);
+	if (was_oos && !r) {
+		/* The commit made freed blocks allocatable again. */
+		down_write(&pool->md_lock);
+		vdisk_pool_set_mode(pool, VDISK_MODE_RW, NULL);
+		up_write(&pool->md_lock);
+		vdisk_requeue_no_space(pool);
+	}
+}
+
 void vdisk_pool_do_work(struct work_struct *ws)
 {
 	struct vdisk_pool *pool = container_of(ws, struct vdisk_pool, worker);
-	bool waiters, was_oos;
-	int r = 0;
 
 	process_prepared(pool);
 	process_deferred(pool);
 	if (READ_ONCE(pool->reclaim_pending))
 		do_reclaim(pool);
-
-	spin_lock_irq(&pool->lock);
-	waiters = !bio_list_empty(&pool->commit_waiters);
-	spin_unlock_irq(&pool->lock);
-	if (waiters || (READ_ONCE(pool->dirty) &&
-			time_after_eq(jiffies, pool->last_commit + HZ))) {
-		was_oos = READ_ONCE(pool->freed_since_commit) &&
-			  READ_ONCE(pool->mode) == VDISK_MODE_OUT_OF_DATA_SPACE;
-		/* A read-only pool dropped the uncommitted mappings. */
-		if (READ_ONCE(pool->mode) >= VDISK_MODE_RO)
-			r = -EIO;
-		else
-			r = vdisk_pool_commit(pool);
-		complete_commit_waiters(pool, r);
-		if (was_oos && !r) {
-			/* The commit made freed blocks allocatable again. */
-			down_write(&pool->md_lock);
-			vdisk_pool_set_mode(pool, VDISK_MODE_RW, NULL);
-			up_write(&pool->md_lock);
-			vdisk_requeue_no_space(pool);
-		}
+	if (pool->commit_gate || commit_wanted(pool)) {
+		pool->commit_gate = true;
+		if (!pool->nr_prov)
+			worker_commit(pool);
 	}
 }

@@ -225,7 +225,7 @@ int vdisk_pool_message(struct vdisk_pool *pool, unsigned int argc, char **argv,
 		vdisk_pool_metadata_error(pool, argv[0], r);
 	up_write(&pool->md_lock);
 	if (!r) {
-		r = vdisk_pool_commit(pool);
+		r = vdisk_pool_commit_sync(pool);
 		if (pool->reclaim_pending)
 			vdisk_pool_wake(pool);
 	}

@@ -216,7 +216,7 @@ static void vdisk_pool_dtr(struct dm_target *ti)
 	if (pool->ti == ti)
 		pool->ti = NULL;
 	mutex_unlock(&pool->ti_mutex);
-	vdisk_pool_commit(pool);
+	vdisk_pool_commit_sync(pool);
 	vdisk_pool_put(pool);
 	dm_put_device(ti, pc->data_dev);
 	dm_put_device(ti, pc->metadata_dev);
@@ -267,7 +267,7 @@ static int vdisk_pool_preresume(struct dm_target *ti)
 	up_write(&pool->md_lock);
 	if (r)
 		return r;
-	r = vdisk_pool_commit(pool);
+	r = vdisk_pool_commit_sync(pool);
 	if (r)
 		return r;
 	vdisk_requeue_no_space(pool);
@@ -292,7 +292,7 @@ static void vdisk_pool_postsuspend(struct dm_target *ti)
 	pool->suspended = true;
 	cancel_delayed_work_sync(&pool->waker);
 	flush_workqueue(pool->wq);
-	vdisk_pool_commit(pool);
+	vdisk_pool_commit_sync(pool);
 }
 
 /*

@@ -9,6 +9,7 @@
 #include "dm-vdisk.h"
 
 #include <linux/blkdev.h>
+#include <linux/completion.h>
 #include <linux/delay.h>
 #include <linux/log2.h>
 #include <linux/percpu.h>
@@ -236,7 +237,8 @@ static void vdisk_pass_down_freed(struct vdisk_pool *pool)
  * Make every completed change durable: wait for I/O that may target freed
  * blocks, flush the data device (mapped data must be stable before the
  * metadata that points at it), write the metadata, then pass discards down
- * for the blocks the commit freed.  Any thread may call it.
+ * for the blocks the commit freed.  Called by the worker with no allocated
+ * block waiting for its mapping, or once the worker has stopped.
  */
 int vdisk_pool_commit(struct vdisk_pool *pool)
 {
@@ -277,6 +279,47 @@ int vdisk_pool_commit(struct vdisk_pool *pool)
 out:
 	mutex_unlock(&pool->commit_mutex);
 	return r;
+}
+
+struct vdisk_commit_req {
+	struct list_head list;
+	struct completion done;
+	int r;
+};
+
+/*
+ * Ask the worker for a commit covering every change made so far and wait
+ * for it (messages, suspend, reload).  The worker commits only when no
+ * allocated block is waiting for its mapping.
+ */
+int vdisk_pool_commit_sync(struct vdisk_pool *pool)
+{
+	struct vdisk_commit_req req;
+
+	init_completion(&req.done);
+	req.r = 0;
+	spin_lock_irq(&pool->lock);
+	list_add_tail(&req.list, &pool->commit_reqs);
+	spin_unlock_irq(&pool->lock);
+	vdisk_pool_wake(pool);
+	wait_for_completion(&req.done);
+	return req.r;
+}
+
+/* Worker: complete the commit requests with @r. */
+void vdisk_pool_complete_commit_reqs(struct vdisk_pool *pool, int r)
+{
+	struct vdisk_commit_req *req, *tmp;
+	LIST_HEAD(list);
+
+	spin_lock_irq(&pool->lock);
+	list_splice_init(&pool->commit_reqs, &list);
+	spin_unlock_irq(&pool->lock);
+	list_for_each_entry_safe(req, tmp, &list, list) {
+		list_del(&req->list);
+		req->r = r;
+		complete(&req->done);
+	}
 }
 
 /* Called by the metadata layer, md_lock held exclusive. */
@@ -439,6 +482,9 @@ int vdisk_pool_create(struct mapped_device *md, struct vdisk_pool_c *pc,
 	INIT_LIST_HEAD(&pool->list);
 	INIT_LIST_HEAD(&pool->vdisks);
 	INIT_LIST_HEAD(&pool->prepared);
+	INIT_LIST_HEAD(&pool->commit_reqs);
+	bio_list_init(&pool->held_bios);
+	bio_list_init(&pool->flush_bios);
 	init_rwsem(&pool->md_lock);
 	mutex_init(&pool->commit_mutex);
 	mutex_init(&pool->ti_mutex);

@@ -20,7 +20,9 @@
  *                   it: it reads the mapping cache (dm-vdisk-mapcache.c).
  *   pool->lock      spinlock (irq-safe) for the bio/op queues that I/O
  *                   completion hands to the worker.
- *   commit_mutex    serialises commits (worker, messages, suspend, dtr).
+ *   commit_mutex    serialises commits.  Only the worker commits while the
+ *                   pool lives (others ask it: vdisk_pool_commit_sync()),
+ *                   and the final put after the worker stopped.
  *   The worker (one ordered work item) alone touches the cell table.
  */
 #ifndef DM_VDISK_H
@@ -118,13 +120,24 @@ struct vdisk_pool {
 	struct list_head prepared;	/* ops whose data I/O finished */
 	struct bio_list retry_on_resize;	/* waiting for data space */
 	struct bio_list commit_waiters;	/* complete after the next commit */
+	struct list_head commit_reqs;	/* vdisk_pool_commit_sync() callers */
 	bool reclaim_pending;
 	bool no_space_errors;		/* the no-space wait timed out */
 
 	struct vdisk_inflight __percpu *inflight;
 	unsigned int epoch;		/* under md_lock exclusive */
 
-	struct vdisk_cell_table cells;	/* worker only */
+	/*
+	 * Worker only.  A commit must not record a data block that is
+	 * allocated but not yet mapped (it would be a leak after a crash), so
+	 * once a commit is wanted the gate holds new allocations back until
+	 * the ones in flight (nr_prov) are inserted, then the worker commits.
+	 */
+	struct vdisk_cell_table cells;
+	unsigned int nr_prov;		/* allocated blocks not yet mapped */
+	bool commit_gate;
+	struct bio_list held_bios;	/* writes waiting for the gate */
+	struct bio_list flush_bios;	/* PREFLUSH bios waiting for a commit */
 	struct bio_set bs;		/* copy/merge bios */
 };
 
@@ -182,6 +195,8 @@ int vdisk_pool_create(struct mapped_device *md, struct vdisk_pool_c *pc,
 void vdisk_pool_get(struct vdisk_pool *pool);
 void vdisk_pool_put(struct vdisk_pool *pool);
 int vdisk_pool_commit(struct vdisk_pool *pool);
+int vdisk_pool_commit_sync(struct vdisk_pool *pool);
+void vdisk_pool_complete_commit_reqs(struct vdisk_pool *pool, int r);
 void vdisk_pool_set_mode(struct vdisk_pool *pool, enum vdisk_pool_mode mode,
 			 const char *reason);
 int vdisk_pool_metadata_error(struct vdisk_pool *pool, const char *op, int r);
