@@ -80,7 +80,8 @@ static void open_fresh(struct pfx *f, const char *path, u64 meta_blocks, u64 dat
 
 static double fill_cpu;
 
-static double fill(struct pfx *f, struct vd_btree_info *info, vd_blk_t *root, u64 n, int random)
+static double fill(struct pfx *f, struct vd_btree_info *info, struct vd_ref *root, u64 n,
+		   int random)
 {
 	double t0 = now(), c0 = cpu();
 	u64 i, k;
@@ -126,7 +127,8 @@ int main(int argc, char **argv)
 	struct vd_tm_stats st;
 	struct rusage ru;
 	struct pfx f;
-	vd_blk_t root, snap, d;
+	struct vd_ref root, snap;
+	vd_blk_t d;
 	double t, c, t_seq, t_rand;
 	u64 i, base, seq_bytes, rand_bytes, sum = 0, writes0;
 	__le64 v;

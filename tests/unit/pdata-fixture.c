@@ -51,7 +51,7 @@ int pfx_commit(struct pfx *f)
 	vd_sm_copy_root(f->dsm, &sb->sm_roots[VD_SM_DATA]);
 	sb->nr_data_blocks = sb->sm_roots[VD_SM_DATA].nr_blocks;
 	for (i = 0; i < VD_NR_TREE_ROOTS; i++)
-		sb->tree_roots[i] = cpu_to_le64(f->roots[i]);
+		vd_ref_store(&sb->tree_roots[i], f->roots[i]);
 	r = vd_tm_commit(f->tm, b);
 	if (!r)
 		f->seq = seq;
@@ -105,7 +105,7 @@ int pfx_open(struct pfx *f)
 	if (r)
 		return r;
 	for (i = 0; i < VD_NR_TREE_ROOTS; i++)
-		f->roots[i] = le64_to_cpu(sb->tree_roots[i]);
+		f->roots[i] = vd_ref_load(&sb->tree_roots[i]);
 	return 0;
 }
 
@@ -237,7 +237,7 @@ static int compare_sm(struct vd_space_map *sm, const u32 *expected, vd_blk_t nr,
 	return c.bad ? -1 : 0;
 }
 
-int pfx_audit(struct pfx *f, const vd_blk_t *trees, unsigned int nr_trees,
+int pfx_audit(struct pfx *f, const struct vd_ref *trees, unsigned int nr_trees,
 	      const u64 *extra_block, const u64 *extra_count, unsigned int nr_extra)
 {
 	struct vd_btree_info info = { .tm = f->tm };

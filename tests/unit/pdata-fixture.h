@@ -23,7 +23,7 @@ struct pfx {
 	struct vd_tm *tm;
 	struct vd_space_map *msm, *dsm;
 	u64 seq;			/* commit_seq of the last commit */
-	vd_blk_t roots[VD_NR_TREE_ROOTS];
+	struct vd_ref roots[VD_NR_TREE_ROOTS];
 	unsigned int cache_blocks;
 };
 
@@ -43,7 +43,7 @@ void pfx_destroy(struct pfx *f);
  * in the data sm via VD_MAP_BLOCK) compared with both space maps.
  * Returns 0 if they match, else logs differences as TAP comments.
  */
-int pfx_audit(struct pfx *f, const vd_blk_t *trees, unsigned int nr_trees,
+int pfx_audit(struct pfx *f, const struct vd_ref *trees, unsigned int nr_trees,
 	      const u64 *extra_data_refs_block, const u64 *extra_data_refs_count,
 	      unsigned int nr_extra);
 

@@ -27,14 +27,14 @@
 
 struct mtree {
 	int live;
-	vd_blk_t root;
+	struct vd_ref root;
 	size_t n, cap;
 	u64 *keys, *vals;
 };
 
 struct model {
 	struct mtree t[MAXT];
-	vd_blk_t pending[MAXP];
+	struct vd_ref pending[MAXP];
 	unsigned int nr_pending;
 };
 
@@ -278,12 +278,12 @@ static int op_remove(void)
 		k = rnd_below(KEYSPACE * 2);
 	}
 	{
-		vd_blk_t old = t->root;
+		struct vd_ref old = t->root;
 		int existed = m_find(t, k, &pos);
 
 		r = vd_btree_remove(&INFO, t->root, k, &t->root);
 		if (!existed) {
-			if (r != -ENODATA || t->root != old)
+			if (r != -ENODATA || t->root.nr != old.nr || t->root.txn != old.txn)
 				FAIL("remove missing %llu: %d", (unsigned long long)k, r);
 			return 0;
 		}
@@ -475,7 +475,7 @@ static int op_delete(void)
 static int op_del_step(void)
 {
 	unsigned int i;
-	vd_blk_t nr;
+	struct vd_ref nr;
 	int done, r;
 
 	if (!M.nr_pending)
@@ -497,14 +497,14 @@ static void model_to_roots(void)
 
 	memset(F.roots, 0, sizeof(F.roots));
 	for (i = 0; i < MAXT; i++)
-		F.roots[i] = M.t[i].live ? M.t[i].root : 0;
+		F.roots[i] = M.t[i].live ? M.t[i].root : (struct vd_ref) { 0, 0 };
 	for (i = 0; i < M.nr_pending; i++)
 		F.roots[MAXT + i] = M.pending[i];
 }
 
 static int audit(void)
 {
-	vd_blk_t trees[MAXT + MAXP];
+	struct vd_ref trees[MAXT + MAXP];
 	unsigned int n = 0, i;
 
 	for (i = 0; i < MAXT; i++)
@@ -537,9 +537,10 @@ static int roots_to_model(void)
 	unsigned int i;
 
 	for (i = 0; i < MAXT; i++)
-		if (M.t[i].live && M.t[i].root != F.roots[i])
+		if (M.t[i].live && (M.t[i].root.nr != F.roots[i].nr ||
+				    M.t[i].root.txn != F.roots[i].txn))
 			FAIL("tree %u root %llu after reopen, expected %llu", i,
-			     (unsigned long long)F.roots[i], (unsigned long long)M.t[i].root);
+			     (unsigned long long)F.roots[i].nr, (unsigned long long)M.t[i].root.nr);
 	return 0;
 }
 

@@ -48,7 +48,7 @@ static void info_init(struct vd_btree_info *info, struct pfx *f)
 	info->vt.equal = NULL;
 }
 
-static int put(struct vd_btree_info *info, struct pfx *f, vd_blk_t *root, u64 key)
+static int put(struct vd_btree_info *info, struct pfx *f, struct vd_ref *root, u64 key)
 {
 	vd_blk_t d;
 	__le64 v;
@@ -97,7 +97,7 @@ static int t_fill(int random_order)
 	struct vd_btree_info info;
 	struct shape s = { 0 };
 	struct pfx f;
-	vd_blk_t root;
+	struct vd_ref root;
 	u64 i, bytes, base, k;
 
 	CHECK_R(pfx_format(&f, vd_dev_create_mem(8192, NULL), n, 1024));
@@ -154,7 +154,8 @@ static int t_clone(void)
 	struct set_ctx a = { 0 }, b = { 0 };
 	struct shape s = { 0 };
 	struct pfx f;
-	vd_blk_t origin, snap, d;
+	struct vd_ref origin, snap;
+	vd_blk_t d;
 	u64 writes_before, i;
 	size_t x, y, unshared = 0;
 	__le64 v;
@@ -203,7 +204,7 @@ static int t_clone(void)
 	CHECK(unshared == s.depth);
 	/* Only the copied leaf's values gained a reference. */
 	CHECK(CV.nr_inc < VD_BTREE_MAX_ENTRIES(8));
-	CHECK(!pfx_audit(&f, (vd_blk_t[]){ origin, snap }, 2, NULL, NULL, 0));
+	CHECK(!pfx_audit(&f, (struct vd_ref[]){ origin, snap }, 2, NULL, NULL, 0));
 	free(a.blocks);
 	free(b.blocks);
 	pfx_destroy(&f);
@@ -215,7 +216,7 @@ static int t_range_shared(void)
 {
 	struct vd_btree_info info;
 	struct pfx f;
-	vd_blk_t origin, snap;
+	struct vd_ref origin, snap;
 	u64 i, removed, count;
 
 	CHECK_R(pfx_format(&f, vd_dev_create_mem(8192, NULL), 200000, 1024));
@@ -242,7 +243,7 @@ static int t_range_shared(void)
 	CHECK_R(vd_btree_remove_range(&info, origin, 500, 1500, &origin, &removed));
 	CHECK(removed == 1000);
 	CHECK_R(pfx_commit(&f));
-	CHECK(!pfx_audit(&f, (vd_blk_t[]){ origin, snap }, 2, NULL, NULL, 0));
+	CHECK(!pfx_audit(&f, (struct vd_ref[]){ origin, snap }, 2, NULL, NULL, 0));
 	pfx_destroy(&f);
 	return 0;
 }
@@ -252,7 +253,8 @@ static int t_del_step(void)
 {
 	struct vd_btree_info info;
 	struct pfx f;
-	vd_blk_t root, nfree0, nfree, dfree;
+	vd_blk_t nfree0, nfree, dfree;
+	struct vd_ref root;
 	u64 i, steps = 0, max_dec = 0, dec0;
 	int done = 0;
 
@@ -269,7 +271,7 @@ static int t_del_step(void)
 		CHECK_R(vd_btree_del_step(&info, root, 4, &root, &done));
 		if (CV.nr_dec - dec0 > max_dec)
 			max_dec = CV.nr_dec - dec0;
-		f.roots[0] = done ? 0 : root;
+		f.roots[0] = done ? (struct vd_ref) { 0, 0 } : root;
 		steps++;
 		if (steps % 16 == 0 || done) {
 			CHECK_R(pfx_commit(&f));
@@ -295,7 +297,7 @@ static int t_edges(void)
 {
 	struct vd_btree_info info;
 	struct pfx f;
-	vd_blk_t root, r2;
+	struct vd_ref root, r2;
 	u64 k;
 	__le64 v;
 
@@ -340,7 +342,8 @@ static int t_corrupt(void)
 	struct vd_btree_info info;
 	struct set_ctx c = { 0 };
 	struct pfx f;
-	vd_blk_t root, leaf;
+	struct vd_ref root;
+	vd_blk_t leaf;
 	unsigned char buf[BS];
 	int how;
 	__le64 v;
@@ -367,8 +370,8 @@ static int t_corrupt(void)
 		} else if (how == 2) {
 			/* Root's second child pointer = its first: valid checksum. */
 			struct vd_btree_node_header *h = (void *)buf;
-			__le64 *vals = (__le64 *)(buf + VD_BTREE_NODE_HEADER_SIZE) +
-				       le32_to_cpu(h->max_entries);
+			struct vd_block_ref *vals = (void *)((__le64 *)(buf + VD_BTREE_NODE_HEADER_SIZE) +
+							      le32_to_cpu(h->max_entries));
 
 			vals[1] = vals[0];
 			((struct vd_block_header *)buf)->csum = cpu_to_le32(vd_block_csum(buf));

@@ -222,7 +222,7 @@ static int t_big(void)
 		CHECK_R(vd_dev_read(f.dev, VD_SUPERBLOCK_SLOT(f.seq), &sb));
 		info.tm = f.tm;
 		vd_btree_vt_plain(&info.vt, sizeof(struct vd_sm_index_entry));
-		CHECK_R(vd_btree_count(&info, le64_to_cpu(sb.sm_roots[VD_SM_METADATA].index_root),
+		CHECK_R(vd_btree_count(&info, vd_ref_load(&sb.sm_roots[VD_SM_METADATA].index_root),
 				       &entries));
 		CHECK(entries == DIV_ROUND_UP(nr, VD_SM_ENTRIES_PER_BITMAP));
 	}

@@ -34,38 +34,46 @@ static int new_block(struct pfx *f, vd_blk_t *b, unsigned char fill)
 	return 0;
 }
 
+#define REF(b, t) ((struct vd_ref) { (b), (t) })
+
 static int t_shadow(void)
 {
 	struct pfx f;
 	struct vd_block *blk;
 	vd_blk_t a, s1, s2;
+	u64 t;
 	int inc;
 
 	CHECK_R(pfx_format(&f, vd_dev_create_mem(1024, NULL), 1024, 256));
 	CHECK(!new_block(&f, &a, 0x5a));
 	CHECK(vd_tm_is_new(f.tm, a));
 	/* New in this transaction: shadowing is in place. */
-	CHECK_R(vd_tm_shadow_block(f.tm, a, &test_v, &blk, &inc));
+	t = vd_tm_txn(f.tm);
+	CHECK_R(vd_tm_shadow_block(f.tm, REF(a, t), &test_v, &blk, &inc));
 	CHECK(vd_block_location(blk) == a && !inc);
 	vd_tm_unlock(f.tm, blk);
 	CHECK_R(pfx_commit(&f));
+	/* A reference with the wrong transaction is refused. */
+	CHECK(vd_tm_shadow_block(f.tm, REF(a, t + 1), &test_v, &blk, &inc) == -EILSEQ);
+	CHECK(vd_tm_read_lock(f.tm, REF(a, t - 1), &test_v, &blk) == -EILSEQ);
 	CHECK(!vd_tm_is_new(f.tm, a));
 
 	/* Committed: copied once, the copy has the contents, the original is freed. */
-	CHECK_R(vd_tm_shadow_block(f.tm, a, &test_v, &blk, &inc));
+	CHECK_R(vd_tm_shadow_block(f.tm, REF(a, t), &test_v, &blk, &inc));
 	s1 = vd_block_location(blk);
 	CHECK(s1 != a && !inc);
 	CHECK(((unsigned char *)vd_block_data(blk))[VD_BLOCK_HEADER_SIZE] == 0x5a);
 	vd_tm_unlock(f.tm, blk);
 	CHECK(count_of(&f, a) == 0 && count_of(&f, s1) == 1);
-	CHECK_R(vd_tm_shadow_block(f.tm, s1, &test_v, &blk, &inc));
+	t = vd_tm_txn(f.tm);
+	CHECK_R(vd_tm_shadow_block(f.tm, REF(s1, t), &test_v, &blk, &inc));
 	CHECK(vd_block_location(blk) == s1);	/* second time: in place */
 	vd_tm_unlock(f.tm, blk);
 	CHECK_R(pfx_commit(&f));
 
 	/* Shared: the copy reports inc_children and the original keeps one ref. */
 	CHECK_R(vd_tm_inc(f.tm, s1));
-	CHECK_R(vd_tm_shadow_block(f.tm, s1, &test_v, &blk, &inc));
+	CHECK_R(vd_tm_shadow_block(f.tm, REF(s1, t), &test_v, &blk, &inc));
 	s2 = vd_block_location(blk);
 	CHECK(s2 != s1 && inc);
 	vd_tm_unlock(f.tm, blk);
@@ -73,7 +81,7 @@ static int t_shadow(void)
 
 	/* Shared even though new in this transaction: still copied. */
 	CHECK_R(vd_tm_inc(f.tm, s2));
-	CHECK_R(vd_tm_shadow_block(f.tm, s2, &test_v, &blk, &inc));
+	CHECK_R(vd_tm_shadow_block(f.tm, REF(s2, vd_tm_txn(f.tm)), &test_v, &blk, &inc));
 	CHECK(vd_block_location(blk) != s2 && inc);
 	vd_tm_unlock(f.tm, blk);
 	CHECK(vd_bm_user_nr_locked(f.bm) == 0);
@@ -185,7 +193,8 @@ static int t_crash(void)
 			int inc;
 
 			if (c && (i & 1)) {
-				CHECK_R(vd_tm_shadow_block(f.tm, blocks[c - 1][i], &test_v, &blk, &inc));
+				CHECK_R(vd_tm_shadow_block(f.tm, REF(blocks[c - 1][i], seqs[c - 1]),
+							   &test_v, &blk, &inc));
 			} else {
 				if (c)
 					CHECK_R(vd_tm_dec(f.tm, blocks[c - 1][i]));
@@ -196,7 +205,7 @@ static int t_crash(void)
 			vd_tm_unlock(f.tm, blk);
 		}
 		/* The fixture's roots carry the first block, enough to find them. */
-		f.roots[0] = c + 1;
+		f.roots[0].nr = c + 1;
 		CHECK_R(pfx_commit(&f));
 		seqs[c] = f.seq;
 	}
@@ -231,13 +240,14 @@ static int t_crash(void)
 			CHECK_R(pfx_open(&g));
 			images++;
 			/* Which commit is it?  roots[0] tells; its blocks must all be intact. */
-			k = (int)g.roots[0] - 1;
+			k = (int)g.roots[0].nr - 1;
 			if (k >= 0) {
 				CHECK(g.seq == seqs[k]);
 				for (i = 0; i < 40; i++) {
 					struct vd_block *blk;
 
-					CHECK_R(vd_tm_read_lock(g.tm, blocks[k][i], &test_v, &blk));
+					CHECK_R(vd_tm_read_lock(g.tm, REF(blocks[k][i], seqs[k]),
+								&test_v, &blk));
 					CHECK(((unsigned char *)vd_block_data(blk))[VD_BLOCK_HEADER_SIZE] ==
 					      (unsigned char)(k * 40 + i));
 					vd_tm_unlock(g.tm, blk);

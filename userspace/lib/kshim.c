@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-/* kshim runtime: crc32c and the printk knobs. */
+/* kshim runtime: crc32c, get_random_bytes and the printk knobs. */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/random.h>
+
 #include <linux/crc32c.h>
 #include <linux/printk.h>
+#include <linux/random.h>
 
 int kshim_verbose;
 unsigned long kshim_nr_errors;
@@ -96,4 +101,28 @@ u32 crc32c(u32 crc, const void *address, unsigned int length)
 		return crc32c_hw(crc, address, length);
 #endif
 	return crc32c_sw(crc, address, length);
+}
+
+/*
+ * Like the kernel's: never fails.  getrandom(2) blocks only until the pool
+ * is initialised at boot; a kernel without it (ENOSYS, before 3.17) is not
+ * supported, and an unexpected error aborts rather than hand out
+ * predictable bytes (pool UUIDs must differ).
+ */
+void get_random_bytes(void *buf, size_t len)
+{
+	unsigned char *p = buf;
+
+	while (len) {
+		ssize_t n = getrandom(p, len, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			pr_err("kshim: getrandom failed (errno %d)\n", errno);
+			abort();
+		}
+		p += n;
+		len -= (size_t)n;
+	}
 }

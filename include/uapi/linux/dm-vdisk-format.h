@@ -47,6 +47,21 @@ struct vd_block_header {
 
 #define VD_BLOCK_HEADER_SIZE		24U
 
+/*
+ * Reference from one metadata block (or the superblock) to another: the
+ * location and the transaction that wrote the block there, i.e. the @txn its
+ * header must carry.  A reader checks both, so an older but otherwise valid
+ * version of the block at the same location (a lost write) is detected
+ * instead of being read as current.  blocknr 0 means "no block" where a
+ * reference is optional.
+ */
+struct vd_block_ref {
+	__le64 blocknr;
+	__le64 txn;
+};
+
+#define VD_BLOCK_REF_SIZE		16U
+
 /* ---------------------------------------------------------------------- */
 /* Superblock: two commit slots, blocks 0 and 1.                          */
 /* ---------------------------------------------------------------------- */
@@ -82,15 +97,15 @@ struct vd_block_header {
 struct vd_sm_root {
 	__le64 nr_blocks;
 	__le64 nr_allocated;
-	__le64 index_root;
-	__le64 overflow_root;
+	struct vd_block_ref index_root;
+	struct vd_block_ref overflow_root;
 	__le64 alloc_cursor;
-	__le64 reserved[3];
+	__le64 reserved;
 };
 
 #define VD_SM_ROOT_SIZE			64U
 
-/* Named tree roots in the superblock (0 = absent). */
+/* Named tree roots in the superblock (blocknr 0 = absent). */
 enum vd_tree_root_index {
 	VD_ROOT_VDISKS = 0,		/* vdisk id -> mapping tree root */
 	VD_ROOT_DETAILS = 1,		/* vdisk id -> struct vd_disk_details */
@@ -123,12 +138,12 @@ struct vd_superblock {
 	__le64 nr_metadata_blocks;	/*   88 */
 	__le64 transaction_id;		/*   96: pool level, set_transaction_id */
 	__le64 commit_seq;		/*  104: bumped by every commit */
-	__le64 held_root;		/*  112: metadata snapshot, 0 = none */
-	__le64 time;			/*  120: snapshot time counter */
-	__le64 reserved1[8];		/*  128 */
+	struct vd_block_ref held_root;	/*  112: metadata snapshot, 0 = none */
+	__le64 time;			/*  128: snapshot time counter */
+	__le64 reserved1[7];		/*  136 */
 	struct vd_sm_root sm_roots[VD_NR_SPACE_MAPS];	/*  192 (4 x 64) */
-	__le64 tree_roots[VD_NR_TREE_ROOTS];		/*  448 (16 x 8) */
-	__u8 reserved2[VD_METADATA_BLOCK_SIZE - 576];	/*  576 */
+	struct vd_block_ref tree_roots[VD_NR_TREE_ROOTS];	/*  448 (16 x 16) */
+	__u8 reserved2[VD_METADATA_BLOCK_SIZE - 704];	/*  704 */
 };
 
 #define VD_SB_FLAG_NEEDS_CHECK		(1U << 0)
@@ -143,8 +158,9 @@ struct vd_superblock {
 /*
  * Keys are __le64, strictly increasing.  In an internal node key[i] is the
  * lowest key of child i (child i covers [key[i], key[i+1])), and values are
- * __le64 child block numbers.  Leaves hold value_size-byte values.  The keys
- * array has max_entries slots followed by the values array.
+ * struct vd_block_ref (child location and transaction; value_size 16).
+ * Leaves hold value_size-byte values.  The keys array has max_entries slots
+ * followed by the values array.
  */
 struct vd_btree_node_header {
 	struct vd_block_header hdr;	/*  0 */
@@ -156,6 +172,7 @@ struct vd_btree_node_header {
 };
 
 #define VD_BTREE_NODE_HEADER_SIZE	48U
+#define VD_BTREE_INTERNAL_VALUE_SIZE	VD_BLOCK_REF_SIZE
 #define VD_BTREE_MAX_VALUE_SIZE		1024U
 /* max_entries for a given value size; kept a multiple of 3 (so that three-way
  * rebalancing splits evenly) is not required: any value <= this is accepted.
@@ -184,7 +201,7 @@ struct vd_sm_bitmap {
 
 /* Value of the space map index tree (key = bitmap number). */
 struct vd_sm_index_entry {
-	__le64 blocknr;			/* location of the vd_sm_bitmap */
+	struct vd_block_ref bitmap;	/* the vd_sm_bitmap */
 	__le32 nr_free;			/* copy of the bitmap's nr_free */
 	__le32 first_free;		/* no free entry below this index */
 };
@@ -195,6 +212,11 @@ struct vd_sm_index_entry {
 
 #define VD_DISK_FLAG_SNAPSHOT		(1U << 0)	/* created by snapshot */
 #define VD_DISK_FLAG_DELETING		(1U << 1)
+
+/*
+ * Values of the vdisks tree (key = vdisk id) and of the pending-deletion
+ * tree (key = sequence) are struct vd_block_ref: roots of mapping trees.
+ */
 
 /* Value of the details tree (key = vdisk id). */
 struct vd_disk_details {
@@ -250,7 +272,8 @@ VD_SIZE_CHECK(sm_root, sizeof(struct vd_sm_root) == VD_SM_ROOT_SIZE);
 VD_SIZE_CHECK(superblock, sizeof(struct vd_superblock) == VD_METADATA_BLOCK_SIZE);
 VD_SIZE_CHECK(node_header, sizeof(struct vd_btree_node_header) == VD_BTREE_NODE_HEADER_SIZE);
 VD_SIZE_CHECK(sm_bitmap, sizeof(struct vd_sm_bitmap) == VD_METADATA_BLOCK_SIZE);
-VD_SIZE_CHECK(sm_index_entry, sizeof(struct vd_sm_index_entry) == 16);
+VD_SIZE_CHECK(sm_index_entry, sizeof(struct vd_sm_index_entry) == 24);
+VD_SIZE_CHECK(block_ref, sizeof(struct vd_block_ref) == VD_BLOCK_REF_SIZE);
 VD_SIZE_CHECK(disk_details, sizeof(struct vd_disk_details) == VD_DISK_DETAILS_SIZE);
 
 #endif /* _UAPI_LINUX_DM_VDISK_FORMAT_H */

@@ -23,6 +23,29 @@ int vd_bm_read_lock(struct vd_block_manager *bm, vd_blk_t b,
 	return r ? r : bm->ops->read_lock(bm, b, v, result);
 }
 
+int vd_bm_read_lock_ref(struct vd_block_manager *bm, struct vd_ref ref,
+			const struct vd_validator *v, struct vd_block **result)
+{
+	int r = vd_bm_read_lock(bm, ref.nr, v, result);
+
+	if (r)
+		return r;
+	r = vd_block_check_txn(v, *result, ref.txn);
+	if (r)
+		vd_bm_unlock(*result);
+	return r;
+}
+
+/*
+ * A write-locked block will be written back with bm->write_txn: show that
+ * in memory now, so that reads through references made in this transaction
+ * (which name write_txn) match before the write-back stamps the header.
+ */
+static void stamp_txn(struct vd_block_manager *bm, struct vd_block *b)
+{
+	((struct vd_block_header *)vd_block_data(b))->txn = cpu_to_le64(bm->write_txn);
+}
+
 int vd_bm_write_lock(struct vd_block_manager *bm, vd_blk_t b,
 		     const struct vd_validator *v, struct vd_block **result)
 {
@@ -32,7 +55,10 @@ int vd_bm_write_lock(struct vd_block_manager *bm, vd_blk_t b,
 		return r;
 	if (READ_ONCE(bm->read_only))
 		return -EPERM;
-	return bm->ops->write_lock(bm, b, v, result);
+	r = bm->ops->write_lock(bm, b, v, result);
+	if (!r)
+		stamp_txn(bm, *result);
+	return r;
 }
 
 int vd_bm_write_lock_zero(struct vd_block_manager *bm, vd_blk_t b,
@@ -44,7 +70,10 @@ int vd_bm_write_lock_zero(struct vd_block_manager *bm, vd_blk_t b,
 		return r;
 	if (READ_ONCE(bm->read_only))
 		return -EPERM;
-	return bm->ops->write_lock_zero(bm, b, v, result);
+	r = bm->ops->write_lock_zero(bm, b, v, result);
+	if (!r)
+		stamp_txn(bm, *result);
+	return r;
 }
 
 void vd_bm_unlock(struct vd_block *b)

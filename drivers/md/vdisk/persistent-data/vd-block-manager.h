@@ -18,9 +18,40 @@
 #define VD_BLOCK_MANAGER_H
 
 #include <linux/types.h>
+#include <asm/byteorder.h>
 #include <uapi/linux/dm-vdisk-format.h>
 
 typedef u64 vd_blk_t;
+
+/*
+ * In-memory form of struct vd_block_ref: a block and the transaction its
+ * header must carry.  Every read through a reference checks both, so a
+ * stale block (an old, internally valid version left by a lost write) is
+ * refused with -EILSEQ instead of being read as current.
+ */
+struct vd_ref {
+	vd_blk_t nr;
+	u64 txn;
+};
+
+static inline struct vd_ref vd_ref_load(const struct vd_block_ref *d)
+{
+	return (struct vd_ref) { le64_to_cpu(d->blocknr), le64_to_cpu(d->txn) };
+}
+
+static inline void vd_ref_store(struct vd_block_ref *d, struct vd_ref r)
+{
+	d->blocknr = cpu_to_le64(r.nr);
+	d->txn = cpu_to_le64(r.txn);
+}
+
+static inline struct vd_block_ref vd_ref_disk(struct vd_ref r)
+{
+	struct vd_block_ref d;
+
+	vd_ref_store(&d, r);
+	return d;
+}
 
 struct vd_block_manager;
 
@@ -50,6 +81,8 @@ static inline void *vd_block_data(const struct vd_block *b)
 struct vd_validator {
 	const char *name;
 	u32 magic;
+	/* Probes: a block without this magic is not logged (still -EILSEQ). */
+	bool quiet_magic;
 	int (*check_extra)(const struct vd_validator *v, const struct vd_block *b);
 };
 
@@ -57,6 +90,12 @@ struct vd_validator {
 void vd_validator_prepare(const struct vd_validator *v, void *data, vd_blk_t nr, u64 txn);
 /* Check checksum, magic and location; logs and returns -EILSEQ on mismatch. */
 int vd_validator_check(const struct vd_validator *v, const struct vd_block *b);
+/*
+ * Check that a block read through a reference carries the transaction the
+ * reference names; logs (block, type, expected and found) and returns
+ * -EILSEQ on mismatch.
+ */
+int vd_block_check_txn(const struct vd_validator *v, const struct vd_block *b, u64 txn);
 /* The block's checksum as stored in the header should be. */
 u32 vd_block_csum(const void *data);
 
@@ -79,7 +118,9 @@ struct vd_block_manager_ops {
 
 /*
  * Common part of every block manager.  @write_txn is stamped into the header
- * of every block written back (set by the transaction manager).  Once
+ * of every block written back (set by the transaction manager), and into
+ * the in-memory header of every block write-locked, so a block changed in
+ * this transaction always shows the transaction it will be written with.  Once
  * @read_only is set every write lock fails with -EPERM.
  */
 struct vd_block_manager {
@@ -99,6 +140,9 @@ static inline vd_blk_t vd_bm_nr_blocks(struct vd_block_manager *bm)
 
 int vd_bm_read_lock(struct vd_block_manager *bm, vd_blk_t b,
 		    const struct vd_validator *v, struct vd_block **result);
+/* Read lock through a reference: also checks the header's transaction. */
+int vd_bm_read_lock_ref(struct vd_block_manager *bm, struct vd_ref ref,
+			const struct vd_validator *v, struct vd_block **result);
 int vd_bm_write_lock(struct vd_block_manager *bm, vd_blk_t b,
 		     const struct vd_validator *v, struct vd_block **result);
 int vd_bm_write_lock_zero(struct vd_block_manager *bm, vd_blk_t b,

@@ -8,7 +8,7 @@
 #include "vd-btree.h"
 #include "vd-transaction-manager.h"
 
-/* Deeper than any real tree (253^10 entries); protects against cycles. */
+/* Deeper than any real tree (168^9 * 253 entries); protects against cycles. */
 #define VD_BTREE_MAX_DEPTH 12
 
 static inline struct vd_btree_node_header *vd_node(struct vd_block *b)
@@ -52,14 +52,19 @@ static inline void *vd_node_value(struct vd_btree_node_header *n, u32 i)
 		(size_t)vd_node_vsize(n) * i;
 }
 
-static inline vd_blk_t vd_node_child(struct vd_btree_node_header *n, u32 i)
+/* Internal nodes: child @i's reference (location and transaction). */
+static inline struct vd_ref vd_node_child(struct vd_btree_node_header *n, u32 i)
 {
-	return le64_to_cpu(*(__le64 *)vd_node_value(n, i));
+	return vd_ref_load(vd_node_value(n, i));
 }
 
-static inline void vd_node_set_child(struct vd_btree_node_header *n, u32 i, vd_blk_t b)
+/*
+ * Every path that rewrites a child (shadow, split, merge) stores the child's
+ * new reference here, in the same transaction, with the parent write-locked.
+ */
+static inline void vd_node_set_child(struct vd_btree_node_header *n, u32 i, struct vd_ref r)
 {
-	*(__le64 *)vd_node_value(n, i) = cpu_to_le64(b);
+	vd_ref_store(vd_node_value(n, i), r);
 }
 
 /* Index of the last key <= @key, or -1 if every key is bigger. */
@@ -94,12 +99,19 @@ int vd_node_check_bounds(struct vd_block *b, u64 lo, u64 hi);
 
 void vd_node_init(struct vd_btree_node_header *n, bool leaf, u32 value_size);
 /* Read-lock a node and check it fits @info (value size of leaves). */
-int vd_btree_read_node(struct vd_btree_info *info, vd_blk_t b, struct vd_block **result);
+int vd_btree_read_node(struct vd_btree_info *info, struct vd_ref b, struct vd_block **result);
 /*
  * Writable copy of node @b (vd_tm_shadow_block); when the original was
  * shared, takes references on its children / values.
  */
-int vd_btree_shadow_node(struct vd_btree_info *info, vd_blk_t b, struct vd_block **result);
+int vd_btree_shadow_node(struct vd_btree_info *info, struct vd_ref b, struct vd_block **result);
+
+/* Reference to a node write-locked in this transaction. */
+static inline struct vd_ref vd_btree_ref(struct vd_btree_info *info, struct vd_block *b)
+{
+	return vd_tm_block_ref(info->tm, b);
+}
+
 /* Take (inc) or drop (dec) the references held by a node's entries. */
 int vd_btree_inc_entries(struct vd_btree_info *info, struct vd_btree_node_header *n);
 int vd_btree_dec_entries(struct vd_btree_info *info, struct vd_btree_node_header *n);

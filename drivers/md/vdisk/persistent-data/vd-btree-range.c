@@ -62,7 +62,7 @@ static int range_leaf(struct vd_btree_info *info, struct vd_btree_node_header *n
 }
 
 /* Release a whole unshared leaf in place (no copy) and free it. */
-static int drop_leaf(struct vd_btree_info *info, vd_blk_t b, struct vd_budget *bg)
+static int drop_leaf(struct vd_btree_info *info, struct vd_ref b, struct vd_budget *bg)
 {
 	struct vd_block *blk;
 	int r;
@@ -73,10 +73,10 @@ static int drop_leaf(struct vd_btree_info *info, vd_blk_t b, struct vd_budget *b
 	r = vd_btree_dec_entries(info, vd_node(blk));
 	bg->removed += vd_node_nr(vd_node(blk));
 	vd_tm_unlock(info->tm, blk);
-	return r ? r : vd_tm_dec(info->tm, b);
+	return r ? r : vd_tm_dec(info->tm, b.nr);
 }
 
-static int child_is_leaf(struct vd_btree_info *info, vd_blk_t b, bool *leaf)
+static int child_is_leaf(struct vd_btree_info *info, struct vd_ref b, bool *leaf)
 {
 	struct vd_block *blk;
 	int r = vd_btree_read_node(info, b, &blk);
@@ -105,13 +105,13 @@ static int range_rec(struct vd_btree_info *info, struct vd_btree_node_header *n,
 
 	c = max(vd_node_lower_bound(n, begin), 0);
 	while (c < (int)vd_node_nr(n) && vd_node_key(n, c) <= last) {
-		vd_blk_t child = vd_node_child(n, c);
+		struct vd_ref child = vd_node_child(n, c);
 
 		chi = vd_node_child_hi(n, (u32)c, hi);
 		if (!budget_take(bg))
 			return 0;
 		if (vd_node_key(n, c) >= begin && chi <= last) {
-			r = vd_tm_ref(info->tm, child, &count);
+			r = vd_tm_ref(info->tm, child.nr, &count);
 			if (r)
 				return r;
 			if (count > 1) {
@@ -124,7 +124,7 @@ static int range_rec(struct vd_btree_info *info, struct vd_btree_node_header *n,
 						return r;
 					bg->removed += n;
 				}
-				r = vd_tm_dec(info->tm, child);
+				r = vd_tm_dec(info->tm, child.nr);
 				if (r)
 					return r;
 				vd_node_delete_at(n, (u32)c);
@@ -144,7 +144,7 @@ static int range_rec(struct vd_btree_info *info, struct vd_btree_node_header *n,
 		r = vd_btree_shadow_node(info, child, &cb);
 		if (r)
 			return r;
-		vd_node_set_child(n, (u32)c, vd_block_location(cb));
+		vd_node_set_child(n, (u32)c, vd_btree_ref(info, cb));
 		r = vd_node_check_bounds(cb, vd_node_key(n, c), chi);
 		if (!r)
 			r = range_rec(info, vd_node(cb), begin, last, chi, depth + 1, bg);
@@ -169,12 +169,13 @@ static int range_rec(struct vd_btree_info *info, struct vd_btree_node_header *n,
 }
 
 /* Remove [begin, last] from the tree at @root; *new_root gets the result. */
-static int remove_range_budget(struct vd_btree_info *info, vd_blk_t root, u64 begin,
-			       u64 last, struct vd_budget *bg, vd_blk_t *new_root)
+static int remove_range_budget(struct vd_btree_info *info, struct vd_ref root, u64 begin,
+			       u64 last, struct vd_budget *bg, struct vd_ref *new_root)
 {
 	struct vd_btree_node_header *n;
 	struct vd_block *rb;
-	vd_blk_t child, old;
+	struct vd_ref child;
+	vd_blk_t old;
 	int r;
 
 	r = vd_btree_shadow_node(info, root, &rb);
@@ -197,14 +198,14 @@ static int remove_range_budget(struct vd_btree_info *info, vd_blk_t root, u64 be
 			n = vd_node(rb);
 	}
 	if (rb) {
-		*new_root = vd_block_location(rb);
+		*new_root = vd_btree_ref(info, rb);
 		vd_tm_unlock(info->tm, rb);
 	}
 	return r;
 }
 
-int vd_btree_remove_range(struct vd_btree_info *info, vd_blk_t root, u64 begin, u64 end,
-			  vd_blk_t *new_root, u64 *nr_removed)
+int vd_btree_remove_range(struct vd_btree_info *info, struct vd_ref root, u64 begin, u64 end,
+			  struct vd_ref *new_root, u64 *nr_removed)
 {
 	struct vd_budget bg = { .count_shared = !!nr_removed };
 	int r;
@@ -221,8 +222,8 @@ int vd_btree_remove_range(struct vd_btree_info *info, vd_blk_t root, u64 begin, 
 	return r;
 }
 
-int vd_btree_del_step(struct vd_btree_info *info, vd_blk_t root, unsigned int budget,
-		      vd_blk_t *new_root, int *done)
+int vd_btree_del_step(struct vd_btree_info *info, struct vd_ref root, unsigned int budget,
+		      struct vd_ref *new_root, int *done)
 {
 	struct vd_budget bg = { .left = max(budget, 1U), .limited = true };
 	struct vd_block *blk;
@@ -232,12 +233,12 @@ int vd_btree_del_step(struct vd_btree_info *info, vd_blk_t root, unsigned int bu
 
 	*done = 0;
 	*new_root = root;
-	r = vd_tm_ref(info->tm, root, &count);
+	r = vd_tm_ref(info->tm, root.nr, &count);
 	if (r)
 		return r;
 	if (count > 1) {
 		*done = 1;
-		return vd_tm_dec(info->tm, root);
+		return vd_tm_dec(info->tm, root.nr);
 	}
 	r = remove_range_budget(info, root, 0, U64_MAX, &bg, new_root);
 	if (r)
@@ -250,14 +251,14 @@ int vd_btree_del_step(struct vd_btree_info *info, vd_blk_t root, unsigned int bu
 	if (!empty)
 		return 0;
 	*done = 1;
-	return vd_tm_dec(info->tm, *new_root);
+	return vd_tm_dec(info->tm, new_root->nr);
 }
 
 /* ---------------------------------------------------------------------- */
 /* Iteration.                                                             */
 /* ---------------------------------------------------------------------- */
 
-static int iterate_rec(struct vd_btree_info *info, vd_blk_t b, u64 lo, u64 hi, u64 begin,
+static int iterate_rec(struct vd_btree_info *info, struct vd_ref b, u64 lo, u64 hi, u64 begin,
 		       u64 last, unsigned int depth, vd_btree_iter_fn fn, void *context)
 {
 	struct vd_btree_node_header *n;
@@ -292,7 +293,7 @@ static int iterate_rec(struct vd_btree_info *info, vd_blk_t b, u64 lo, u64 hi, u
 	return r;
 }
 
-int vd_btree_iterate(struct vd_btree_info *info, vd_blk_t root, u64 begin, u64 end,
+int vd_btree_iterate(struct vd_btree_info *info, struct vd_ref root, u64 begin, u64 end,
 		     vd_btree_iter_fn fn, void *context)
 {
 	if (begin >= end)

@@ -60,23 +60,28 @@ static int subtree_inc(void *context, const void *value)
 {
 	struct vd_btree_info *sub = context;
 
-	return vd_btree_clone(sub, le64_to_cpu(*(const __le64 *)value));
+	return vd_btree_clone(sub, vd_ref_load(value));
 }
 
 static int subtree_dec(void *context, const void *value)
 {
 	struct vd_btree_info *sub = context;
 
-	return vd_btree_del(sub, le64_to_cpu(*(const __le64 *)value));
+	return vd_btree_del(sub, vd_ref_load(value));
+}
+
+static bool ref_equal(void *context, const void *a, const void *b)
+{
+	return !memcmp(a, b, sizeof(struct vd_block_ref));
 }
 
 void vd_btree_vt_subtrees(struct vd_btree_value_type *vt, struct vd_btree_info *sub)
 {
 	vt->context = sub;
-	vt->size = sizeof(__le64);
+	vt->size = sizeof(struct vd_block_ref);
 	vt->inc = subtree_inc;
 	vt->dec = subtree_dec;
-	vt->equal = le64_equal;
+	vt->equal = ref_equal;
 }
 
 void vd_btree_vt_plain(struct vd_btree_value_type *vt, u32 size)

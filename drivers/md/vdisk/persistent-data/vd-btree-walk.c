@@ -5,7 +5,7 @@
 
 #include "vd-btree-internal.h"
 
-static int walk_rec(struct vd_btree_info *info, vd_blk_t b, unsigned int depth,
+static int walk_rec(struct vd_btree_info *info, struct vd_ref b, unsigned int depth,
 		    u64 lo, u64 hi, vd_btree_walk_fn fn, void *context)
 {
 	struct vd_btree_walk_node wn;
@@ -16,7 +16,7 @@ static int walk_rec(struct vd_btree_info *info, vd_blk_t b, unsigned int depth,
 
 	if (depth >= VD_BTREE_MAX_DEPTH) {
 		pr_err("vdisk: btree node %llu: tree deeper than %u levels\n",
-		       (unsigned long long)b, VD_BTREE_MAX_DEPTH);
+		       (unsigned long long)b.nr, VD_BTREE_MAX_DEPTH);
 		return -EILSEQ;
 	}
 	r = vd_btree_read_node(info, b, &blk);
@@ -24,7 +24,8 @@ static int walk_rec(struct vd_btree_info *info, vd_blk_t b, unsigned int depth,
 		return r;
 	n = vd_node(blk);
 	nr = vd_node_nr(n);
-	wn.blocknr = b;
+	wn.blocknr = b.nr;
+	wn.txn = b.txn;
 	wn.depth = depth;
 	wn.lo = lo;
 	wn.hi = hi;
@@ -49,7 +50,7 @@ static int walk_rec(struct vd_btree_info *info, vd_blk_t b, unsigned int depth,
 	return r;
 }
 
-int vd_btree_walk(struct vd_btree_info *info, vd_blk_t root, vd_btree_walk_fn fn,
+int vd_btree_walk(struct vd_btree_info *info, struct vd_ref root, vd_btree_walk_fn fn,
 		  void *context)
 {
 	return walk_rec(info, root, 0, 0, U64_MAX, fn, context);
@@ -64,7 +65,7 @@ static int count_fn(void *context, const struct vd_btree_walk_node *node)
 	return 0;
 }
 
-int vd_btree_count(struct vd_btree_info *info, vd_blk_t root, u64 *count)
+int vd_btree_count(struct vd_btree_info *info, struct vd_ref root, u64 *count)
 {
 	*count = 0;
 	return vd_btree_walk(info, root, count_fn, count);

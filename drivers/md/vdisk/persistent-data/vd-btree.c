@@ -23,7 +23,7 @@
 
 void vd_node_init(struct vd_btree_node_header *n, bool leaf, u32 value_size)
 {
-	u32 vsize = leaf ? value_size : (u32)sizeof(__le64);
+	u32 vsize = leaf ? value_size : VD_BTREE_INTERNAL_VALUE_SIZE;
 
 	n->flags = cpu_to_le32(leaf ? VD_BTREE_NODE_LEAF : VD_BTREE_NODE_INTERNAL);
 	n->nr_entries = 0;
@@ -66,7 +66,7 @@ static int vd_btree_check_node(struct vd_btree_info *info, struct vd_block *b)
 	return 0;
 }
 
-int vd_btree_read_node(struct vd_btree_info *info, vd_blk_t b, struct vd_block **result)
+int vd_btree_read_node(struct vd_btree_info *info, struct vd_ref b, struct vd_block **result)
 {
 	int r = vd_tm_read_lock(info->tm, b, &vd_btree_node_validator, result);
 
@@ -87,7 +87,7 @@ int vd_btree_inc_entries(struct vd_btree_info *info, struct vd_btree_node_header
 		if (vd_node_is_leaf(n))
 			r = info->vt.inc ? info->vt.inc(info->vt.context, vd_node_value(n, i)) : 0;
 		else
-			r = vd_tm_inc(info->tm, vd_node_child(n, i));
+			r = vd_tm_inc(info->tm, vd_node_child(n, i).nr);
 		if (r)
 			return r;
 	}
@@ -110,7 +110,7 @@ int vd_btree_dec_entries(struct vd_btree_info *info, struct vd_btree_node_header
 	return 0;
 }
 
-int vd_btree_shadow_node(struct vd_btree_info *info, vd_blk_t b, struct vd_block **result)
+int vd_btree_shadow_node(struct vd_btree_info *info, struct vd_ref b, struct vd_block **result)
 {
 	int inc = 0, r;
 
@@ -145,7 +145,7 @@ void vd_node_insert_at(struct vd_btree_node_header *n, u32 i, u64 key, const voi
 	n->nr_entries = cpu_to_le32(nr + 1);
 }
 
-int vd_btree_empty(struct vd_btree_info *info, vd_blk_t *root)
+int vd_btree_empty(struct vd_btree_info *info, struct vd_ref *root)
 {
 	struct vd_block *b;
 	int r;
@@ -156,7 +156,7 @@ int vd_btree_empty(struct vd_btree_info *info, vd_blk_t *root)
 	if (r)
 		return r;
 	vd_node_init(vd_node(b), true, info->vt.size);
-	*root = vd_block_location(b);
+	*root = vd_btree_ref(info, b);
 	vd_tm_unlock(info->tm, b);
 	return 0;
 }
@@ -165,7 +165,7 @@ int vd_btree_empty(struct vd_btree_info *info, vd_blk_t *root)
 /* Lookups: read locks only, hand over hand.                              */
 /* ---------------------------------------------------------------------- */
 
-int vd_btree_lookup(struct vd_btree_info *info, vd_blk_t root, u64 key, void *value)
+int vd_btree_lookup(struct vd_btree_info *info, struct vd_ref root, u64 key, void *value)
 {
 	struct vd_btree_node_header *n;
 	u64 lo = 0, hi = U64_MAX;
@@ -199,12 +199,12 @@ int vd_btree_lookup(struct vd_btree_info *info, vd_blk_t root, u64 key, void *va
 		hi = vd_node_child_hi(n, i, hi);
 		vd_tm_unlock(info->tm, b);
 	}
-	pr_err("vdisk: btree too deep below block %llu\n", (unsigned long long)root);
+	pr_err("vdisk: btree too deep below block %llu\n", (unsigned long long)root.nr);
 	return -EILSEQ;
 }
 
 /* Smallest key >= @key in the subtree (dir > 0) or largest <= @key (dir < 0). */
-static int lookup_near(struct vd_btree_info *info, vd_blk_t b, u64 lo, u64 hi, u64 key,
+static int lookup_near(struct vd_btree_info *info, struct vd_ref b, u64 lo, u64 hi, u64 key,
 		       int dir, unsigned int depth, u64 *rkey, void *value)
 {
 	struct vd_btree_node_header *n;
@@ -212,7 +212,7 @@ static int lookup_near(struct vd_btree_info *info, vd_blk_t b, u64 lo, u64 hi, u
 	int i, nr, r;
 
 	if (depth >= VD_BTREE_MAX_DEPTH) {
-		pr_err("vdisk: btree too deep at block %llu\n", (unsigned long long)b);
+		pr_err("vdisk: btree too deep at block %llu\n", (unsigned long long)b.nr);
 		return -EILSEQ;
 	}
 	r = vd_btree_read_node(info, b, &blk);
@@ -252,13 +252,13 @@ static int lookup_near(struct vd_btree_info *info, vd_blk_t b, u64 lo, u64 hi, u
 	return r;
 }
 
-int vd_btree_lookup_next(struct vd_btree_info *info, vd_blk_t root, u64 key,
+int vd_btree_lookup_next(struct vd_btree_info *info, struct vd_ref root, u64 key,
 			 u64 *rkey, void *value)
 {
 	return lookup_near(info, root, 0, U64_MAX, key, 1, 0, rkey, value);
 }
 
-int vd_btree_lookup_prev(struct vd_btree_info *info, vd_blk_t root, u64 key,
+int vd_btree_lookup_prev(struct vd_btree_info *info, struct vd_ref root, u64 key,
 			 u64 *rkey, void *value)
 {
 	return lookup_near(info, root, 0, U64_MAX, key, -1, 0, rkey, value);
@@ -279,13 +279,13 @@ static int rebalance_pair(struct vd_btree_info *info, struct vd_btree_node_heade
 	r = vd_btree_shadow_node(info, vd_node_child(parent, i), &lb);
 	if (r)
 		return r;
-	vd_node_set_child(parent, i, vd_block_location(lb));
+	vd_node_set_child(parent, i, vd_btree_ref(info, lb));
 	r = vd_btree_shadow_node(info, vd_node_child(parent, i + 1), &rb);
 	if (r) {
 		vd_tm_unlock(info->tm, lb);
 		return r;
 	}
-	vd_node_set_child(parent, i + 1, vd_block_location(rb));
+	vd_node_set_child(parent, i + 1, vd_btree_ref(info, rb));
 	l = vd_node(lb);
 	rn = vd_node(rb);
 	nl = vd_node_nr(l);
@@ -351,8 +351,8 @@ static int split_child(struct vd_btree_info *info, struct vd_btree_node_header *
 {
 	struct vd_btree_node_header *l = vd_node(*c), *rn;
 	u32 nr = vd_node_nr(l), vs = vd_node_vsize(l), mid;
+	struct vd_block_ref loc;
 	struct vd_block *right;
-	__le64 loc;
 	int r;
 
 	r = vd_tm_new_block(info->tm, &vd_btree_node_validator, &right);
@@ -366,7 +366,8 @@ static int split_child(struct vd_btree_info *info, struct vd_btree_node_header *
 	rn->nr_entries = cpu_to_le32(nr - mid);
 	l->nr_entries = cpu_to_le32(mid);
 
-	loc = cpu_to_le64(vd_block_location(right));
+	/* Both halves are new in this transaction: child i's reference stands. */
+	loc = vd_ref_disk(vd_btree_ref(info, right));
 	vd_node_insert_at(parent, i + 1, vd_node_key(rn, 0), &loc);
 
 	if (key >= vd_node_key(rn, 0)) {
@@ -378,7 +379,7 @@ static int split_child(struct vd_btree_info *info, struct vd_btree_node_header *
 	return 0;
 }
 
-static int node_nr_entries(struct vd_btree_info *info, vd_blk_t b, u32 *nr)
+static int node_nr_entries(struct vd_btree_info *info, struct vd_ref b, u32 *nr)
 {
 	struct vd_block *blk;
 	int r = vd_btree_read_node(info, b, &blk);
@@ -427,7 +428,7 @@ static int make_room(struct vd_btree_info *info, struct vd_btree_node_header *pa
 			*c = NULL;
 			return r;
 		}
-		vd_node_set_child(parent, i, vd_block_location(*c));
+		vd_node_set_child(parent, i, vd_btree_ref(info, *c));
 		if (vd_node_nr(vd_node(*c)) < vd_node_max(vd_node(*c)))
 			return 0;
 		break;	/* merged with an empty neighbour: still full */
@@ -440,7 +441,7 @@ static int grow_root(struct vd_btree_info *info, struct vd_block **child,
 		     struct vd_block **new_root, u64 key)
 {
 	struct vd_btree_node_header *n;
-	__le64 loc;
+	struct vd_block_ref loc;
 	int r;
 
 	r = vd_tm_new_block(info->tm, &vd_btree_node_validator, new_root);
@@ -448,7 +449,7 @@ static int grow_root(struct vd_btree_info *info, struct vd_block **child,
 		return r;
 	n = vd_node(*new_root);
 	vd_node_init(n, false, 0);
-	loc = cpu_to_le64(vd_block_location(*child));
+	loc = vd_ref_disk(vd_btree_ref(info, *child));
 	vd_node_insert_at(n, 0, min(key, vd_node_key(vd_node(*child), 0)), &loc);
 	r = split_child(info, n, 0, child, key);
 	if (r)
@@ -456,8 +457,8 @@ static int grow_root(struct vd_btree_info *info, struct vd_block **child,
 	return r;
 }
 
-int vd_btree_insert(struct vd_btree_info *info, vd_blk_t root, u64 key,
-		    const void *value, vd_blk_t *new_root, int *inserted)
+int vd_btree_insert(struct vd_btree_info *info, struct vd_ref root, u64 key,
+		    const void *value, struct vd_ref *new_root, int *inserted)
 {
 	struct vd_block *parent = NULL, *cur, *top;
 	struct vd_btree_node_header *n;
@@ -467,13 +468,13 @@ int vd_btree_insert(struct vd_btree_info *info, vd_blk_t root, u64 key,
 	r = vd_btree_shadow_node(info, root, &cur);
 	if (r)
 		return r;
-	*new_root = vd_block_location(cur);
+	*new_root = vd_btree_ref(info, cur);
 	n = vd_node(cur);
 	if (vd_node_nr(n) == vd_node_max(n)) {
 		r = grow_root(info, &cur, &top, key);
 		if (r)
 			goto out;
-		*new_root = vd_block_location(top);
+		*new_root = vd_btree_ref(info, top);
 		parent = top;
 	}
 
@@ -499,7 +500,7 @@ int vd_btree_insert(struct vd_btree_info *info, vd_blk_t root, u64 key,
 			cur = NULL;
 			goto out;
 		}
-		vd_node_set_child(n, i, vd_block_location(cur));
+		vd_node_set_child(n, i, vd_btree_ref(info, cur));
 		if (vd_node_nr(vd_node(cur)) == vd_node_max(vd_node(cur))) {
 			r = make_room(info, n, i, &cur, key);
 			if (r)
@@ -535,7 +536,7 @@ out:
 /* ---------------------------------------------------------------------- */
 
 /* Children below a quarter full are merged/refilled before we descend. */
-static int child_is_small(struct vd_btree_info *info, vd_blk_t b, int *small)
+static int child_is_small(struct vd_btree_info *info, struct vd_ref b, int *small)
 {
 	struct vd_block *blk;
 	int r = vd_btree_read_node(info, b, &blk);
@@ -551,7 +552,8 @@ static int child_is_small(struct vd_btree_info *info, vd_blk_t b, int *small)
 static int collapse_root(struct vd_btree_info *info, struct vd_block **root)
 {
 	struct vd_btree_node_header *n = vd_node(*root);
-	vd_blk_t child, old;
+	struct vd_ref child;
+	vd_blk_t old;
 	int r;
 
 	while (!vd_node_is_leaf(n) && vd_node_nr(n) == 1) {
@@ -571,7 +573,8 @@ static int collapse_root(struct vd_btree_info *info, struct vd_block **root)
 	return 0;
 }
 
-int vd_btree_remove(struct vd_btree_info *info, vd_blk_t root, u64 key, vd_blk_t *new_root)
+int vd_btree_remove(struct vd_btree_info *info, struct vd_ref root, u64 key,
+		    struct vd_ref *new_root)
 {
 	struct vd_block *parent = NULL, *cur;
 	struct vd_btree_node_header *n;
@@ -586,7 +589,7 @@ int vd_btree_remove(struct vd_btree_info *info, vd_blk_t root, u64 key, vd_blk_t
 	r = vd_btree_shadow_node(info, root, &cur);
 	if (r)
 		return r;
-	*new_root = vd_block_location(cur);
+	*new_root = vd_btree_ref(info, cur);
 	for (depth = 0;; depth++) {
 		n = vd_node(cur);
 		i = vd_node_lower_bound(n, key);
@@ -617,7 +620,7 @@ int vd_btree_remove(struct vd_btree_info *info, vd_blk_t root, u64 key, vd_blk_t
 			cur = NULL;
 			goto out;
 		}
-		vd_node_set_child(n, i, vd_block_location(cur));
+		vd_node_set_child(n, i, vd_btree_ref(info, cur));
 	}
 	if (vd_node_key(n, i) != key) {
 		r = -EILSEQ;
@@ -640,7 +643,7 @@ out:
 	r = collapse_root(info, &cur);
 	if (r)
 		return r;
-	*new_root = vd_block_location(cur);
+	*new_root = vd_btree_ref(info, cur);
 	vd_tm_unlock(info->tm, cur);
 	return 0;
 }
@@ -649,12 +652,12 @@ out:
 /* Clone and whole-tree deletion.                                         */
 /* ---------------------------------------------------------------------- */
 
-int vd_btree_clone(struct vd_btree_info *info, vd_blk_t root)
+int vd_btree_clone(struct vd_btree_info *info, struct vd_ref root)
 {
-	return vd_tm_inc(info->tm, root);
+	return vd_tm_inc(info->tm, root.nr);
 }
 
-static int del_rec(struct vd_btree_info *info, vd_blk_t b, unsigned int depth)
+static int del_rec(struct vd_btree_info *info, struct vd_ref b, unsigned int depth)
 {
 	struct vd_btree_node_header *n;
 	struct vd_block *blk;
@@ -663,11 +666,11 @@ static int del_rec(struct vd_btree_info *info, vd_blk_t b, unsigned int depth)
 
 	if (depth >= VD_BTREE_MAX_DEPTH)
 		return -EILSEQ;
-	r = vd_tm_ref(info->tm, b, &count);
+	r = vd_tm_ref(info->tm, b.nr, &count);
 	if (r)
 		return r;
 	if (count > 1)
-		return vd_tm_dec(info->tm, b);
+		return vd_tm_dec(info->tm, b.nr);
 	r = vd_btree_read_node(info, b, &blk);
 	if (r)
 		return r;
@@ -680,10 +683,10 @@ static int del_rec(struct vd_btree_info *info, vd_blk_t b, unsigned int depth)
 			r = del_rec(info, vd_node_child(n, i), depth + 1);
 	}
 	vd_tm_unlock(info->tm, blk);
-	return r ? r : vd_tm_dec(info->tm, b);
+	return r ? r : vd_tm_dec(info->tm, b.nr);
 }
 
-int vd_btree_del(struct vd_btree_info *info, vd_blk_t root)
+int vd_btree_del(struct vd_btree_info *info, struct vd_ref root)
 {
 	return del_rec(info, root, 0);
 }

@@ -2,7 +2,9 @@
 /*
  * dm-vdisk copy-on-write B+tree: 64-bit keys, fixed-size values per tree.
  *
- * A tree is named by its root block.  Every update returns a new root (the
+ * A tree is named by a reference to its root (block and the transaction that
+ * wrote it; every node read checks both, see struct vd_block_ref).  Internal
+ * nodes hold such references to their children.  Every update returns a new root (the
  * old one is left intact if it was shared or committed).  Writing to a
  * shared node copies only the path from the root to the leaf; the copy takes
  * references on the children (and the value type's inc() on leaf values).
@@ -41,22 +43,22 @@ struct vd_btree_info {
 };
 
 /* Build an empty tree (one empty leaf). */
-int vd_btree_empty(struct vd_btree_info *info, vd_blk_t *root);
+int vd_btree_empty(struct vd_btree_info *info, struct vd_ref *root);
 
 /* 0 and the value (@value may be NULL: existence check), or -ENODATA. */
-int vd_btree_lookup(struct vd_btree_info *info, vd_blk_t root, u64 key, void *value);
+int vd_btree_lookup(struct vd_btree_info *info, struct vd_ref root, u64 key, void *value);
 /* Smallest key >= @key / largest key <= @key; -ENODATA if none. */
-int vd_btree_lookup_next(struct vd_btree_info *info, vd_blk_t root, u64 key,
+int vd_btree_lookup_next(struct vd_btree_info *info, struct vd_ref root, u64 key,
 			 u64 *rkey, void *value);
-int vd_btree_lookup_prev(struct vd_btree_info *info, vd_blk_t root, u64 key,
+int vd_btree_lookup_prev(struct vd_btree_info *info, struct vd_ref root, u64 key,
 			 u64 *rkey, void *value);
 
 /* Insert or overwrite; *inserted (may be NULL) = 1 if the key was new. */
-int vd_btree_insert(struct vd_btree_info *info, vd_blk_t root, u64 key,
-		    const void *value, vd_blk_t *new_root, int *inserted);
+int vd_btree_insert(struct vd_btree_info *info, struct vd_ref root, u64 key,
+		    const void *value, struct vd_ref *new_root, int *inserted);
 /* Remove one key (dec() its value); -ENODATA if absent. */
-int vd_btree_remove(struct vd_btree_info *info, vd_blk_t root, u64 key,
-		    vd_blk_t *new_root);
+int vd_btree_remove(struct vd_btree_info *info, struct vd_ref root, u64 key,
+		    struct vd_ref *new_root);
 /*
  * Remove every key in [begin, end) (dec() each value; subtrees that lie
  * wholly in the range and are shared are dropped with a single decrement,
@@ -64,19 +66,19 @@ int vd_btree_remove(struct vd_btree_info *info, vd_blk_t root, u64 key,
  * of keys removed; counting them costs a read-only walk of the dropped
  * shared subtrees, so pass NULL when the number is not needed.
  */
-int vd_btree_remove_range(struct vd_btree_info *info, vd_blk_t root, u64 begin, u64 end,
-			  vd_blk_t *new_root, u64 *nr_removed);
+int vd_btree_remove_range(struct vd_btree_info *info, struct vd_ref root, u64 begin, u64 end,
+			  struct vd_ref *new_root, u64 *nr_removed);
 
 /* Visit keys in [begin, end) in order; a non-zero return from @fn stops. */
 typedef int (*vd_btree_iter_fn)(void *context, u64 key, const void *value);
-int vd_btree_iterate(struct vd_btree_info *info, vd_blk_t root, u64 begin, u64 end,
+int vd_btree_iterate(struct vd_btree_info *info, struct vd_ref root, u64 begin, u64 end,
 		     vd_btree_iter_fn fn, void *context);
 
 /* O(1) snapshot: take a reference on the root; both names share all nodes. */
-int vd_btree_clone(struct vd_btree_info *info, vd_blk_t root);
+int vd_btree_clone(struct vd_btree_info *info, struct vd_ref root);
 
 /* Drop a reference to a whole tree at once (unbounded work; small trees). */
-int vd_btree_del(struct vd_btree_info *info, vd_blk_t root);
+int vd_btree_del(struct vd_btree_info *info, struct vd_ref root);
 
 /*
  * Incremental deletion: drop one reference to the tree at @root, doing at
@@ -86,11 +88,11 @@ int vd_btree_del(struct vd_btree_info *info, vd_blk_t root);
  * next step (store it durably, e.g. in the pending-deletion tree, and commit
  * between steps).  *done = 1 means the reference is gone.
  */
-int vd_btree_del_step(struct vd_btree_info *info, vd_blk_t root, unsigned int budget,
-		      vd_blk_t *new_root, int *done);
+int vd_btree_del_step(struct vd_btree_info *info, struct vd_ref root, unsigned int budget,
+		      struct vd_ref *new_root, int *done);
 
 /* Number of entries (walks the whole tree). */
-int vd_btree_count(struct vd_btree_info *info, vd_blk_t root, u64 *count);
+int vd_btree_count(struct vd_btree_info *info, struct vd_ref root, u64 *count);
 
 /*
  * Walk every node reachable from @root, depth-first, in key order.  @fn
@@ -101,6 +103,7 @@ int vd_btree_count(struct vd_btree_info *info, vd_blk_t root, u64 *count);
 
 struct vd_btree_walk_node {
 	vd_blk_t blocknr;
+	u64 txn;			/* checked against the parent's reference */
 	unsigned int depth;		/* root = 0 */
 	u64 lo, hi;			/* keys must lie in [lo, hi]; hi inclusive */
 	bool is_leaf;
@@ -108,11 +111,11 @@ struct vd_btree_walk_node {
 	u32 max_entries;
 	u32 value_size;
 	const __le64 *keys;
-	const void *values;		/* leaf: value_size bytes each; else __le64 */
+	const void *values;		/* leaf: value_size bytes each; else vd_block_ref */
 };
 
 typedef int (*vd_btree_walk_fn)(void *context, const struct vd_btree_walk_node *node);
-int vd_btree_walk(struct vd_btree_info *info, vd_blk_t root, vd_btree_walk_fn fn,
+int vd_btree_walk(struct vd_btree_info *info, struct vd_ref root, vd_btree_walk_fn fn,
 		  void *context);
 
 /* Value types for common cases. */
@@ -126,8 +129,9 @@ void vd_btree_vt_sm_blocks(struct vd_btree_value_type *vt, struct vd_space_map *
  */
 void vd_btree_vt_mappings(struct vd_btree_value_type *vt, struct vd_space_map *data_sm);
 /*
- * __le64 values that are roots of trees described by @sub (a two-level tree):
- * inc takes a reference on the subtree root, dec drops it with vd_btree_del.
+ * struct vd_block_ref values that are roots of trees described by @sub (a
+ * two-level tree): inc takes a reference on the subtree root, dec drops it
+ * with vd_btree_del.
  */
 void vd_btree_vt_subtrees(struct vd_btree_value_type *vt, struct vd_btree_info *sub);
 /* Plain values without references. */

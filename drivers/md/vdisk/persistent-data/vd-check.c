@@ -35,7 +35,7 @@ static const char * const tree_names[] = {
 
 struct root_ref {
 	u64 key;			/* vdisk id or pending sequence */
-	vd_blk_t root;
+	struct vd_ref root;
 	bool pending;
 };
 
@@ -63,7 +63,7 @@ struct checker {
 	bool collect;			/* values of this tree are checked/collected */
 	/* Space map trees are counted by vd_sm_walk_metadata(): only check them. */
 	bool no_count;
-	vd_blk_t *bitmaps;
+	struct vd_ref *bitmaps;
 	u64 nr_bitmaps, bitmaps_alloc;
 	int leaf_depth;
 	u64 owner;			/* vdisk id of the mapping tree, or ~0 */
@@ -140,7 +140,7 @@ static void check_mapping_value(struct checker *c, u64 vblock, u64 v, vd_blk_t l
 	c->rep->nr_mappings++;
 }
 
-static int add_root(struct checker *c, u64 key, vd_blk_t root, bool pending)
+static int add_root(struct checker *c, u64 key, struct vd_ref root, bool pending)
 {
 	c->roots = grow(c->roots, &c->roots_alloc, c->nr_roots, sizeof(*c->roots));
 	if (!c->roots)
@@ -207,7 +207,9 @@ static int visit_node(void *context, const struct vd_btree_walk_node *n)
 		       tn, (unsigned long long)b, n->depth, c->leaf_depth);
 	}
 	vsize = c->kind == T_DETAILS ? sizeof(struct vd_disk_details) :
-		c->kind == T_SM_INDEX ? sizeof(struct vd_sm_index_entry) : sizeof(__le64);
+		c->kind == T_SM_INDEX ? sizeof(struct vd_sm_index_entry) :
+		c->kind == T_VDISKS || c->kind == T_PENDING ? sizeof(struct vd_block_ref) :
+		sizeof(__le64);
 	if (n->value_size != vsize) {
 		report(c, VD_CHECK_ERROR, "%s tree: leaf %llu has %u-byte values, expected %u",
 		       tn, (unsigned long long)b, n->value_size, vsize);
@@ -227,14 +229,14 @@ static int visit_node(void *context, const struct vd_btree_walk_node *n)
 			if (!c->bitmaps)
 				return -ENOMEM;
 			c->bitmaps[c->nr_bitmaps++] =
-				le64_to_cpu(((const struct vd_sm_index_entry *)val)->blocknr);
+				vd_ref_load(&((const struct vd_sm_index_entry *)val)->bitmap);
 			break;
 		case T_MAPPING:
 			check_mapping_value(c, k, v, b);
 			break;
 		case T_VDISKS:
 		case T_PENDING:
-			r = add_root(c, k, v, c->kind == T_PENDING);
+			r = add_root(c, k, vd_ref_load((const void *)val), c->kind == T_PENDING);
 			if (r)
 				return r;
 			break;
@@ -254,13 +256,21 @@ static int visit_node(void *context, const struct vd_btree_walk_node *n)
 	return 0;
 }
 
-static void walk(struct checker *c, enum tree_kind kind, vd_blk_t root, u64 owner)
+/*
+ * Every node is read through its parent's (or the superblock's) reference, so
+ * a node whose header transaction differs from the reference (a stale block
+ * left by a lost write) makes the tree unreadable: reported as damage, and
+ * the log names the block, the expected and the found transaction.
+ */
+static void walk(struct checker *c, enum tree_kind kind, struct vd_ref ref, u64 owner)
 {
 	struct vd_btree_info info = { .tm = c->tm };
+	vd_blk_t root = ref.nr;
 	int r;
 
 	vd_btree_vt_plain(&info.vt, kind == T_DETAILS ? sizeof(struct vd_disk_details) :
-			  kind == T_SM_INDEX ? sizeof(struct vd_sm_index_entry) : 8);
+			  kind == T_SM_INDEX ? sizeof(struct vd_sm_index_entry) :
+			  kind == T_VDISKS || kind == T_PENDING ? sizeof(struct vd_block_ref) : 8);
 	c->kind = kind;
 	c->leaf_depth = -1;
 	c->owner = owner;
@@ -270,7 +280,7 @@ static void walk(struct checker *c, enum tree_kind kind, vd_blk_t root, u64 owne
 		c->walk_failed = true;
 		return;
 	}
-	r = vd_btree_walk(&info, root, visit_node, c);
+	r = vd_btree_walk(&info, ref, visit_node, c);
 	if (r == -ENOMEM) {
 		c->walk_failed = true;
 		report(c, VD_CHECK_ERROR,
@@ -280,24 +290,24 @@ static void walk(struct checker *c, enum tree_kind kind, vd_blk_t root, u64 owne
 		c->walk_failed = true;
 		if (kind == T_MAPPING && owner != U64_MAX)
 			report(c, VD_CHECK_ERROR,
-			       "mapping tree of vdisk %llu (root %llu) is unreadable (error %d, see the log for the block)",
+			       "mapping tree of vdisk %llu (root %llu) is unreadable: damaged or stale block (error %d, see the log for the block)",
 			       (unsigned long long)owner, (unsigned long long)root, r);
 		else
 			report(c, VD_CHECK_ERROR,
-			       "%s tree (root %llu) is unreadable (error %d, see the log for the block)",
+			       "%s tree (root %llu) is unreadable: damaged or stale block (error %d, see the log for the block)",
 			       tree_names[kind], (unsigned long long)root, r);
 	}
 }
 
 /* Walk one image's trees; @collect: this is the image whose details we check. */
-static int walk_image(struct checker *c, const __le64 *tree_roots, bool collect)
+static int walk_image(struct checker *c, const struct vd_block_ref *tree_roots, bool collect)
 {
 	u64 first = c->nr_roots, i;
 
 	c->collect = collect;
-	walk(c, T_VDISKS, le64_to_cpu(tree_roots[VD_ROOT_VDISKS]), U64_MAX);
-	walk(c, T_DETAILS, le64_to_cpu(tree_roots[VD_ROOT_DETAILS]), U64_MAX);
-	walk(c, T_PENDING, le64_to_cpu(tree_roots[VD_ROOT_PENDING_DELETE]), U64_MAX);
+	walk(c, T_VDISKS, vd_ref_load(&tree_roots[VD_ROOT_VDISKS]), U64_MAX);
+	walk(c, T_DETAILS, vd_ref_load(&tree_roots[VD_ROOT_DETAILS]), U64_MAX);
+	walk(c, T_PENDING, vd_ref_load(&tree_roots[VD_ROOT_PENDING_DELETE]), U64_MAX);
 	c->collect = false;
 	for (i = first; i < c->nr_roots; i++)
 		walk(c, T_MAPPING, c->roots[i].root,
@@ -337,7 +347,7 @@ static void check_vdisk(struct checker *c, const struct root_ref *rr)
 	c->rep->nr_vdisks++;
 	if (!d) {
 		report(c, VD_CHECK_ERROR, "vdisk %llu (mapping root %llu) has no details entry",
-		       (unsigned long long)rr->key, (unsigned long long)rr->root);
+		       (unsigned long long)rr->key, (unsigned long long)rr->root.nr);
 		return;
 	}
 	if (le32_to_cpu(d->d.flags) & VD_DISK_FLAG_DELETING)
@@ -351,7 +361,7 @@ static void check_vdisk(struct checker *c, const struct root_ref *rr)
 		       "vdisk %llu: details say %llu mapped blocks, its tree (root %llu) has %llu",
 		       (unsigned long long)rr->key,
 		       (unsigned long long)le64_to_cpu(d->d.mapped_blocks),
-		       (unsigned long long)rr->root, (unsigned long long)count);
+		       (unsigned long long)rr->root.nr, (unsigned long long)count);
 	size_blocks = DIV_ROUND_UP(le64_to_cpu(d->d.size_sectors), dbs);
 	if (size_blocks && !vd_btree_lookup_prev(&info, rr->root, U64_MAX, &last, &le) &&
 	    last >= size_blocks)
@@ -504,6 +514,30 @@ static void compare_sm(struct checker *c, struct vd_space_map *sm, u32 *expect, 
 		       what, (unsigned long long)nr_free, (unsigned long long)(nr - x.nr_nonzero));
 }
 
+/*
+ * Commits alternate between the slots, so two valid slots hold consecutive
+ * commits.  Anything else means a superblock write was lost (the older slot
+ * is stale): the newest slot is still consistent, but report the damage.
+ */
+static void check_other_slot(struct checker *c)
+{
+	vd_blk_t other = VD_SUPERBLOCK_SLOT(c->seq + 1);
+	const struct vd_superblock *o;
+	struct vd_block *b;
+	u64 oseq;
+
+	if (vd_bm_read_lock(c->bm, other, &vd_superblock_validator, &b))
+		return;
+	o = vd_block_data(b);
+	oseq = le64_to_cpu(o->commit_seq);
+	vd_bm_unlock(b);
+	if (oseq + 1 != c->seq)
+		report(c, VD_CHECK_ERROR,
+		       "superblock slot %llu is stale: it holds commit %llu, expected %llu (a lost superblock write); using commit %llu",
+		       (unsigned long long)other, (unsigned long long)oseq,
+		       (unsigned long long)(c->seq - 1), (unsigned long long)c->seq);
+}
+
 static int setup(struct checker *c, unsigned int flags)
 {
 	struct vd_check_report *rep = c->rep;
@@ -523,6 +557,8 @@ static int setup(struct checker *c, unsigned int flags)
 		       "superblock slot %u is invalid (normal after a fresh format or an interrupted commit); using commit %llu in slot %u",
 		       rep->slot_ok & 1 ? 1 : 0, (unsigned long long)c->seq,
 		       (unsigned int)VD_SUPERBLOCK_SLOT(c->seq));
+	if (rep->slot_ok == 3)
+		check_other_slot(c);
 	r = vd_pool_check_features(&c->sb, &ro);
 	if (r) {
 		report(c, VD_CHECK_ERROR,
@@ -549,7 +585,8 @@ static int setup(struct checker *c, unsigned int flags)
 	if (r) {
 		c->tm = NULL;
 		report(c, VD_CHECK_ERROR, "metadata space map (root %llu) is unreadable (error %d)",
-		       (unsigned long long)le64_to_cpu(c->sb.sm_roots[VD_SM_METADATA].index_root),
+		       (unsigned long long)
+		       le64_to_cpu(c->sb.sm_roots[VD_SM_METADATA].index_root.blocknr),
 		       r);
 		return r;
 	}
@@ -557,7 +594,8 @@ static int setup(struct checker *c, unsigned int flags)
 	if (r) {
 		c->dsm = NULL;
 		report(c, VD_CHECK_ERROR, "data space map (root %llu) is unreadable (error %d)",
-		       (unsigned long long)le64_to_cpu(c->sb.sm_roots[VD_SM_DATA].index_root), r);
+		       (unsigned long long)
+		       le64_to_cpu(c->sb.sm_roots[VD_SM_DATA].index_root.blocknr), r);
 		return r;
 	}
 	if (!vd_sm_get_nr_blocks(c->dsm, &n) && n != c->nr_data)
@@ -567,7 +605,7 @@ static int setup(struct checker *c, unsigned int flags)
 		report(c, VD_CHECK_ERROR,
 		       "metadata space map tracks %llu blocks, superblock says %llu",
 		       (unsigned long long)n, (unsigned long long)c->nr_meta);
-	if (flags & VD_CHECK_USE_METADATA_SNAP && !le64_to_cpu(c->sb.held_root)) {
+	if (flags & VD_CHECK_USE_METADATA_SNAP && !le64_to_cpu(c->sb.held_root.blocknr)) {
 		report(c, VD_CHECK_ERROR, "no metadata snapshot is held");
 		return -ENODATA;
 	}
@@ -582,23 +620,30 @@ static void check_sm_blocks(struct checker *c, const struct vd_sm_root *root, co
 
 	c->no_count = true;
 	c->nr_bitmaps = 0;
-	walk(c, T_SM_INDEX, le64_to_cpu(root->index_root), U64_MAX);
-	if (le64_to_cpu(root->overflow_root))
-		walk(c, T_SM_OVERFLOW, le64_to_cpu(root->overflow_root), U64_MAX);
+	walk(c, T_SM_INDEX, vd_ref_load(&root->index_root), U64_MAX);
+	if (le64_to_cpu(root->overflow_root.blocknr))
+		walk(c, T_SM_OVERFLOW, vd_ref_load(&root->overflow_root), U64_MAX);
 	c->no_count = false;
 	for (i = 0; i < c->nr_bitmaps; i++) {
-		vd_blk_t nr = c->bitmaps[i];
+		vd_blk_t nr = c->bitmaps[i].nr;
 		const struct vd_block_header *h;
 
 		if (nr < VD_SUPERBLOCK_NR_SLOTS || nr >= c->nr_meta ||
-		    vd_tm_read_lock(c->tm, nr, &vd_sm_bitmap_validator, &b)) {
+		    vd_bm_read_lock(c->bm, nr, &vd_sm_bitmap_validator, &b)) {
 			report(c, VD_CHECK_ERROR, "%s space map: bitmap block %llu is unreadable",
 			       what, (unsigned long long)nr);
 			c->walk_failed = true;
 			continue;
 		}
 		h = vd_block_data(b);
-		if (le64_to_cpu(h->txn) > c->seq)
+		if (le64_to_cpu(h->txn) != c->bitmaps[i].txn) {
+			report(c, VD_CHECK_ERROR,
+			       "%s space map: bitmap block %llu is stale: written by transaction %llu, its index entry expects %llu",
+			       what, (unsigned long long)nr,
+			       (unsigned long long)le64_to_cpu(h->txn),
+			       (unsigned long long)c->bitmaps[i].txn);
+			c->walk_failed = true;
+		} else if (le64_to_cpu(h->txn) > c->seq)
 			report(c, VD_CHECK_ERROR,
 			       "%s space map: bitmap block %llu was written by transaction %llu, after the last commit %llu",
 			       what, (unsigned long long)nr,
@@ -611,9 +656,10 @@ static void check_sm_blocks(struct checker *c, const struct vd_sm_root *root, co
 int vd_check(struct vd_block_manager *bm, unsigned int flags, struct vd_check_report *rep)
 {
 	struct checker *c = kzalloc(sizeof(*c), GFP_KERNEL);
-	vd_blk_t held;
+	struct vd_block_ref held_roots[VD_NR_TREE_ROOTS];
+	struct vd_ref held_ref;
 	struct vd_block *b;
-	__le64 held_roots[VD_NR_TREE_ROOTS];
+	vd_blk_t held;
 	unsigned int s;
 	int r;
 
@@ -636,11 +682,13 @@ int vd_check(struct vd_block_manager *bm, unsigned int flags, struct vd_check_re
 	}
 	check_sm_blocks(c, &c->sb.sm_roots[VD_SM_METADATA], "metadata");
 	check_sm_blocks(c, &c->sb.sm_roots[VD_SM_DATA], "data");
-	held = le64_to_cpu(c->sb.held_root);
+	held_ref = vd_ref_load(&c->sb.held_root);
+	held = held_ref.nr;
 	if (held) {
 		if (held < VD_SUPERBLOCK_NR_SLOTS || held >= c->nr_meta ||
-		    vd_tm_read_lock(c->tm, held, &vd_superblock_validator, &b)) {
-			report(c, VD_CHECK_ERROR, "metadata snapshot at block %llu is unreadable",
+		    vd_tm_read_lock(c->tm, held_ref, &vd_superblock_validator, &b)) {
+			report(c, VD_CHECK_ERROR,
+			       "metadata snapshot at block %llu is unreadable or stale (see the log)",
 			       (unsigned long long)held);
 			c->walk_failed = true;
 			held = 0;

@@ -8,6 +8,7 @@
 
 #include <linux/errno.h>
 #include <linux/kernel.h>
+#include <linux/random.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -24,7 +25,7 @@
  * to the live tree in this transaction (see touch_vdisk()).
  */
 struct vd_pool_vdisk {
-	vd_blk_t root;
+	struct vd_ref root;
 	struct vd_pool_vdisk_info info;
 };
 
@@ -93,7 +94,7 @@ static int top_inc(void *context, const void *value)
 {
 	struct vd_pool_metadata *pmd = context;
 
-	return vd_tm_inc(pmd->tm, le64_to_cpu(*(const __le64 *)value));
+	return vd_tm_inc(pmd->tm, vd_ref_load(value).nr);
 }
 
 static int top_dec(void *context, const void *value)
@@ -102,7 +103,7 @@ static int top_dec(void *context, const void *value)
 
 	if (!pmd->drop_subtrees)
 		return 0;
-	return vd_btree_del(&pmd->map_info, le64_to_cpu(*(const __le64 *)value));
+	return vd_btree_del(&pmd->map_info, vd_ref_load(value));
 }
 
 static void setup_infos(struct vd_pool_metadata *pmd)
@@ -113,7 +114,8 @@ static void setup_infos(struct vd_pool_metadata *pmd)
 	};
 	pmd->top_info.tm = pmd->tm;
 	pmd->top_info.vt = (struct vd_btree_value_type) {
-		.context = pmd, .size = sizeof(__le64), .inc = top_inc, .dec = top_dec,
+		.context = pmd, .size = sizeof(struct vd_block_ref), .inc = top_inc,
+		.dec = top_dec,
 	};
 	pmd->details_info.tm = pmd->tm;
 	vd_btree_vt_plain(&pmd->details_info.vt, sizeof(struct vd_disk_details));
@@ -161,16 +163,34 @@ int vd_pool_read_superblock(struct vd_block_manager *bm, struct vd_superblock *s
 	return 0;
 }
 
+/*
+ * Probing is not an error: a device without dm-vdisk metadata (zeroed, or
+ * another format) is expected, so blocks without our magic are skipped
+ * silently.  A slot with our magic that fails its checksum or location is
+ * still logged: that is damaged dm-vdisk metadata.
+ */
+static const struct vd_validator vd_superblock_probe_validator = {
+	.name = "superblock",
+	.magic = VD_MAGIC_SUPERBLOCK,
+	.quiet_magic = true,
+};
+
 bool vd_pool_has_superblock(struct vd_block_manager *bm)
 {
-	struct vd_superblock *sb = kmalloc(sizeof(*sb), GFP_KERNEL);
-	bool r;
+	const struct vd_superblock *d;
+	struct vd_block *b;
+	unsigned int s;
+	bool found = false;
 
-	if (!sb)
-		return true;	/* be conservative: never overwrite on doubt */
-	r = !vd_pool_read_superblock(bm, sb, NULL);
-	kfree(sb);
-	return r;
+	for (s = 0; s < VD_SUPERBLOCK_NR_SLOTS && !found; s++) {
+		if (vd_bm_read_lock(bm, s, &vd_superblock_probe_validator, &b))
+			continue;
+		d = vd_block_data(b);
+		found = VD_SUPERBLOCK_SLOT(le64_to_cpu(d->commit_seq)) == s &&
+			le64_to_cpu(d->hdr.txn) == le64_to_cpu(d->commit_seq);
+		vd_bm_unlock(b);
+	}
+	return found;
 }
 
 int vd_pool_check_features(const struct vd_superblock *sb, bool *read_only)
@@ -208,6 +228,7 @@ static int check_geometry(struct vd_block_manager *bm, const struct vd_superbloc
 	u32 dbs = le32_to_cpu(sb->data_block_size);
 	u64 nr_meta = le64_to_cpu(sb->nr_metadata_blocks);
 	u64 nr_data = le64_to_cpu(sb->nr_data_blocks);
+	u64 held = le64_to_cpu(sb->held_root.blocknr);
 	int i;
 
 	if (dbs < 8 || dbs > 2048 || dbs % 8) {
@@ -225,7 +246,7 @@ static int check_geometry(struct vd_block_manager *bm, const struct vd_superbloc
 		return -EILSEQ;
 	}
 	for (i = VD_ROOT_VDISKS; i <= VD_ROOT_PENDING_DELETE; i++) {
-		u64 r = le64_to_cpu(sb->tree_roots[i]);
+		u64 r = le64_to_cpu(sb->tree_roots[i].blocknr);
 
 		if (r < VD_SUPERBLOCK_NR_SLOTS || r >= nr_meta) {
 			pr_err("superblock: tree root %d points to block %llu, outside the metadata\n",
@@ -233,10 +254,9 @@ static int check_geometry(struct vd_block_manager *bm, const struct vd_superbloc
 			return -EILSEQ;
 		}
 	}
-	if (le64_to_cpu(sb->held_root) && (le64_to_cpu(sb->held_root) < VD_SUPERBLOCK_NR_SLOTS ||
-					   le64_to_cpu(sb->held_root) >= nr_meta)) {
+	if (held && (held < VD_SUPERBLOCK_NR_SLOTS || held >= nr_meta)) {
 		pr_err("superblock: metadata snapshot at block %llu, outside the metadata\n",
-		       (unsigned long long)le64_to_cpu(sb->held_root));
+		       (unsigned long long)held);
 		return -EILSEQ;
 	}
 	return 0;
@@ -300,23 +320,23 @@ static void cache_drop(struct vd_pool_metadata *pmd, struct vd_pool_vdisk *v)
 	*v = pmd->cache[--pmd->nr_cache];
 }
 
-static vd_blk_t tree_root(struct vd_pool_metadata *pmd, int i)
+static struct vd_ref tree_root(struct vd_pool_metadata *pmd, int i)
 {
-	return le64_to_cpu(pmd->sb->tree_roots[i]);
+	return vd_ref_load(&pmd->sb->tree_roots[i]);
 }
 
-static void set_tree_root(struct vd_pool_metadata *pmd, int i, vd_blk_t root)
+static void set_tree_root(struct vd_pool_metadata *pmd, int i, struct vd_ref root)
 {
-	pmd->sb->tree_roots[i] = cpu_to_le64(root);
+	vd_ref_store(&pmd->sb->tree_roots[i], root);
 }
 
 /* Committed (or written-back) root and details of @id, read only. */
-static int read_vdisk(struct vd_pool_metadata *pmd, u64 id, vd_blk_t *root,
+static int read_vdisk(struct vd_pool_metadata *pmd, u64 id, struct vd_ref *root,
 		      struct vd_pool_vdisk_info *info)
 {
 	struct vd_pool_vdisk *v = cache_find(pmd, id);
 	struct vd_disk_details d;
-	__le64 le;
+	struct vd_block_ref le;
 	int r;
 
 	if (v) {
@@ -328,13 +348,13 @@ static int read_vdisk(struct vd_pool_metadata *pmd, u64 id, vd_blk_t *root,
 	r = vd_btree_lookup(&pmd->top_info, tree_root(pmd, VD_ROOT_VDISKS), id, &le);
 	if (r)
 		return r;
-	*root = le64_to_cpu(le);
+	*root = vd_ref_load(&le);
 	if (!info)
 		return 0;
 	r = vd_btree_lookup(&pmd->details_info, tree_root(pmd, VD_ROOT_DETAILS), id, &d);
 	if (r == -ENODATA) {
 		pr_err("vdisk %llu has a mapping tree (block %llu) but no details entry\n",
-		       (unsigned long long)id, (unsigned long long)*root);
+		       (unsigned long long)id, (unsigned long long)root->nr);
 		return -EILSEQ;
 	}
 	if (r)
@@ -350,10 +370,10 @@ static int read_vdisk(struct vd_pool_metadata *pmd, u64 id, vd_blk_t *root,
  * it names has one reference for two owners; shadowing the leaf gives the
  * root its second reference before anyone modifies the mapping tree.
  */
-static int touch_vdisk(struct vd_pool_metadata *pmd, u64 id, vd_blk_t root)
+static int touch_vdisk(struct vd_pool_metadata *pmd, u64 id, struct vd_ref root)
 {
-	__le64 le = cpu_to_le64(root);
-	vd_blk_t new_root;
+	struct vd_block_ref le = vd_ref_disk(root);
+	struct vd_ref new_root;
 	int r;
 
 	r = vd_btree_insert(&pmd->top_info, tree_root(pmd, VD_ROOT_VDISKS), id, &le,
@@ -368,7 +388,7 @@ static int get_vdisk(struct vd_pool_metadata *pmd, u64 id, struct vd_pool_vdisk 
 {
 	struct vd_pool_vdisk *v = cache_find(pmd, id);
 	struct vd_pool_vdisk_info info;
-	vd_blk_t root;
+	struct vd_ref root;
 	int r;
 
 	if (v) {
@@ -378,7 +398,7 @@ static int get_vdisk(struct vd_pool_metadata *pmd, u64 id, struct vd_pool_vdisk 
 	r = read_vdisk(pmd, id, &root, &info);
 	if (r)
 		return r;
-	if (le64_to_cpu(pmd->sb->held_root)) {
+	if (le64_to_cpu(pmd->sb->held_root.blocknr)) {
 		r = touch_vdisk(pmd, id, root);
 		if (r) {
 			pmd->broken = true;
@@ -398,15 +418,15 @@ static int get_vdisk(struct vd_pool_metadata *pmd, u64 id, struct vd_pool_vdisk 
 static int write_back(struct vd_pool_metadata *pmd)
 {
 	struct vd_disk_details d;
-	vd_blk_t root;
+	struct vd_block_ref le;
+	struct vd_ref root;
 	unsigned int i;
-	__le64 le;
 	int r;
 
 	for (i = 0; i < pmd->nr_cache; i++) {
 		struct vd_pool_vdisk *v = &pmd->cache[i];
 
-		le = cpu_to_le64(v->root);
+		le = vd_ref_disk(v->root);
 		r = vd_btree_insert(&pmd->top_info, tree_root(pmd, VD_ROOT_VDISKS),
 				    v->info.id, &le, &root, NULL);
 		if (r)
@@ -635,7 +655,7 @@ int vd_pool_format(struct vd_block_manager *bm, const struct vd_pool_format_para
 {
 	struct vd_pool_metadata *pmd;
 	struct vd_superblock *sb;
-	vd_blk_t root;
+	struct vd_ref root;
 	int i, r;
 
 	if (p->data_block_size < 8 || p->data_block_size > 2048 || p->data_block_size % 8) {
@@ -691,10 +711,8 @@ int vd_pool_format(struct vd_block_manager *bm, const struct vd_pool_format_para
 	sb->data_block_size = cpu_to_le32(p->data_block_size);
 	sb->nr_data_blocks = cpu_to_le64(p->nr_data_blocks);
 	sb->nr_metadata_blocks = cpu_to_le64(vd_bm_nr_blocks(bm));
-	/* Not random (the shim has no RNG): identifies the pool in tools and logs. */
-	for (i = 0; i < 16; i++)
-		sb->uuid[i] = (u8)((vd_bm_nr_blocks(bm) * 131 + p->nr_data_blocks * 7 + i * 29) >>
-				   (i % 8));
+	/* Identifies the pool in tools and logs (random, like the kernel's). */
+	get_random_bytes(sb->uuid, sizeof(sb->uuid));
 	/* Two commits: both slots hold a valid pool, so a torn first real
 	 * commit falls back to the empty pool rather than to nothing.
 	 */
@@ -714,7 +732,7 @@ out:
 
 static bool vdisk_exists(struct vd_pool_metadata *pmd, u64 id, int *err)
 {
-	vd_blk_t root;
+	struct vd_ref root;
 	int r = read_vdisk(pmd, id, &root, NULL);
 
 	*err = (r && r != -ENODATA) ? r : 0;
@@ -727,12 +745,12 @@ static int next_time(struct vd_pool_metadata *pmd)
 	return 0;
 }
 
-static int add_vdisk(struct vd_pool_metadata *pmd, u64 id, vd_blk_t root,
+static int add_vdisk(struct vd_pool_metadata *pmd, u64 id, struct vd_ref root,
 		     const struct vd_pool_vdisk_info *info)
 {
+	struct vd_block_ref le = vd_ref_disk(root);
 	struct vd_pool_vdisk *v;
-	vd_blk_t new_root;
-	__le64 le = cpu_to_le64(root);
+	struct vd_ref new_root;
 	int r;
 
 	/* The tree's entry takes over the reference the caller holds on @root. */
@@ -753,7 +771,7 @@ static int add_vdisk(struct vd_pool_metadata *pmd, u64 id, vd_blk_t root,
 int vd_pool_create_vdisk(struct vd_pool_metadata *pmd, u64 id, u64 size_sectors)
 {
 	struct vd_pool_vdisk_info info = { 0 };
-	vd_blk_t root;
+	struct vd_ref root;
 	int r = check_writable(pmd), err;
 
 	if (r)
@@ -821,7 +839,7 @@ int vd_pool_create_snaps(struct vd_pool_metadata *pmd,
 	for (i = 0; i < nr; i++) {
 		struct vd_pool_vdisk_info info;
 		struct vd_pool_vdisk *o;
-		vd_blk_t root;
+		struct vd_ref root;
 
 		r = get_vdisk(pmd, pairs[i].origin_id, &o);
 		if (r)
@@ -857,9 +875,9 @@ int vd_pool_delete_vdisk(struct vd_pool_metadata *pmd, u64 id)
 	struct vd_pool_vdisk_info info;
 	struct vd_pool_vdisk *v;
 	struct vd_disk_details d;
-	vd_blk_t root, new_root;
+	struct vd_ref root, new_root;
+	struct vd_block_ref le;
 	u64 key = 0, k;
-	__le64 le;
 	int r = check_writable(pmd);
 
 	if (r)
@@ -884,7 +902,7 @@ int vd_pool_delete_vdisk(struct vd_pool_metadata *pmd, u64 id)
 		key = k + 1;
 	else if (r != -ENODATA)
 		return fail(pmd, r, "delete", id);
-	le = cpu_to_le64(root);
+	le = vd_ref_disk(root);
 	r = vd_btree_insert(&pmd->top_info, tree_root(pmd, VD_ROOT_PENDING_DELETE), key, &le,
 			    &new_root, NULL);
 	if (r)
@@ -904,9 +922,9 @@ int vd_pool_delete_vdisk(struct vd_pool_metadata *pmd, u64 id)
 
 int vd_pool_reclaim(struct vd_pool_metadata *pmd, unsigned int budget, bool *more)
 {
-	vd_blk_t root, new_root, proot;
+	struct vd_ref root, new_root, proot;
+	struct vd_block_ref le;
 	u64 key;
-	__le64 le;
 	int r = check_writable(pmd), done = 0;
 
 	*more = false;
@@ -918,8 +936,8 @@ int vd_pool_reclaim(struct vd_pool_metadata *pmd, unsigned int budget, bool *mor
 		return 0;
 	if (r)
 		return fail(pmd, r, "reclaim", 0);
-	root = le64_to_cpu(le);
-	if (le64_to_cpu(pmd->sb->held_root)) {
+	root = vd_ref_load(&le);
+	if (le64_to_cpu(pmd->sb->held_root.blocknr)) {
 		/* Same as touch_vdisk(): unshare the leaf before using the root. */
 		r = vd_btree_insert(&pmd->top_info, proot, key, &le, &proot, NULL);
 		if (r)
@@ -933,7 +951,7 @@ int vd_pool_reclaim(struct vd_pool_metadata *pmd, unsigned int budget, bool *mor
 	if (done) {
 		r = vd_btree_remove(&pmd->top_info, proot, key, &proot);
 	} else {
-		le = cpu_to_le64(new_root);
+		le = vd_ref_disk(new_root);
 		r = vd_btree_insert(&pmd->top_info, proot, key, &le, &proot, NULL);
 	}
 	if (r)
@@ -976,9 +994,9 @@ int vd_pool_reserve_metadata_snap(struct vd_pool_metadata *pmd)
 
 	if (r)
 		return r;
-	if (le64_to_cpu(pmd->sb->held_root)) {
+	if (le64_to_cpu(pmd->sb->held_root.blocknr)) {
 		pr_err("a metadata snapshot is already held at block %llu\n",
-		       (unsigned long long)le64_to_cpu(pmd->sb->held_root));
+		       (unsigned long long)le64_to_cpu(pmd->sb->held_root.blocknr));
 		return -EBUSY;
 	}
 	/* The trees must hold every change before they are shared. */
@@ -992,24 +1010,26 @@ int vd_pool_reserve_metadata_snap(struct vd_pool_metadata *pmd)
 	memcpy(copy, pmd->sb, sizeof(*copy));
 	memset(&copy->hdr, 0, sizeof(copy->hdr));
 	memset(copy->sm_roots, 0, sizeof(copy->sm_roots));
-	copy->held_root = 0;
-	pmd->sb->held_root = cpu_to_le64(vd_block_location(b));
+	memset(&copy->held_root, 0, sizeof(copy->held_root));
+	/* Written by this transaction: what the superblock's reference names. */
+	copy->hdr.txn = cpu_to_le64(vd_tm_txn(pmd->tm));
+	vd_ref_store(&pmd->sb->held_root, vd_tm_block_ref(pmd->tm, b));
 	vd_tm_unlock(pmd->tm, b);
 	for (i = VD_ROOT_VDISKS; i <= VD_ROOT_PENDING_DELETE && !r; i++)
-		r = vd_tm_inc(pmd->tm, tree_root(pmd, i));
+		r = vd_tm_inc(pmd->tm, tree_root(pmd, i).nr);
 	return fail(pmd, r, "reserve_metadata_snap", 0);
 }
 
 int vd_pool_release_metadata_snap(struct vd_pool_metadata *pmd)
 {
-	vd_blk_t held = le64_to_cpu(pmd->sb->held_root), roots[3];
+	struct vd_ref held = vd_ref_load(&pmd->sb->held_root), roots[3];
 	const struct vd_superblock *copy;
 	struct vd_block *b;
 	int i, r = check_writable(pmd);
 
 	if (r)
 		return r;
-	if (!held) {
+	if (!held.nr) {
 		pr_err("release_metadata_snap: no metadata snapshot is held\n");
 		return -EINVAL;
 	}
@@ -1018,7 +1038,7 @@ int vd_pool_release_metadata_snap(struct vd_pool_metadata *pmd)
 		return fail(pmd, r, "release_metadata_snap", 0);
 	copy = vd_block_data(b);
 	for (i = 0; i < 3; i++)
-		roots[i] = le64_to_cpu(copy->tree_roots[VD_ROOT_VDISKS + i]);
+		roots[i] = vd_ref_load(&copy->tree_roots[VD_ROOT_VDISKS + i]);
 	vd_tm_unlock(pmd->tm, b);
 	pmd->drop_subtrees = true;
 	r = vd_btree_del(&pmd->top_info, roots[0]);
@@ -1028,15 +1048,15 @@ int vd_pool_release_metadata_snap(struct vd_pool_metadata *pmd)
 		r = vd_btree_del(&pmd->top_info, roots[2]);
 	pmd->drop_subtrees = false;
 	if (!r)
-		r = vd_tm_dec(pmd->tm, held);
+		r = vd_tm_dec(pmd->tm, held.nr);
 	if (!r)
-		pmd->sb->held_root = 0;
+		memset(&pmd->sb->held_root, 0, sizeof(pmd->sb->held_root));
 	return fail(pmd, r, "release_metadata_snap", 0);
 }
 
 int vd_pool_get_metadata_snap(struct vd_pool_metadata *pmd, vd_blk_t *blocknr)
 {
-	*blocknr = le64_to_cpu(pmd->sb->held_root);
+	*blocknr = le64_to_cpu(pmd->sb->held_root.blocknr);
 	return 0;
 }
 
@@ -1057,7 +1077,7 @@ static int check_mapping(struct vd_pool_metadata *pmd, u64 id, u64 vblock, u64 v
 
 int vd_pool_lookup(struct vd_pool_metadata *pmd, u64 id, u64 vblock, u64 *mapping)
 {
-	vd_blk_t root;
+	struct vd_ref root;
 	__le64 le;
 	int r;
 
@@ -1105,7 +1125,7 @@ int vd_pool_insert(struct vd_pool_metadata *pmd, u64 id, u64 vblock, u64 mapping
 {
 	struct vd_pool_vdisk *v;
 	__le64 le = cpu_to_le64(mapping);
-	vd_blk_t root;
+	struct vd_ref root;
 	int r = check_writable(pmd), inserted = 0;
 
 	if (r)
@@ -1156,7 +1176,7 @@ int vd_pool_remove_range(struct vd_pool_metadata *pmd, u64 id, u64 begin, u64 en
 			 u64 *nr_removed)
 {
 	struct vd_pool_vdisk *v;
-	vd_blk_t root;
+	struct vd_ref root;
 	u64 n = 0;
 	int r = check_writable(pmd);
 
@@ -1203,7 +1223,7 @@ int vd_pool_iterate_mappings(struct vd_pool_metadata *pmd, u64 id, u64 begin, u6
 			     void *context)
 {
 	struct map_iter_ctx c = { .fn = fn, .context = context };
-	vd_blk_t root;
+	struct vd_ref root;
 	int r;
 
 	r = read_vdisk(pmd, id, &root, NULL);
@@ -1224,7 +1244,7 @@ void vd_pool_set_data_freed_fn(struct vd_pool_metadata *pmd, vd_pool_data_freed_
 
 int vd_pool_get_details(struct vd_pool_metadata *pmd, u64 id, struct vd_pool_vdisk_info *info)
 {
-	vd_blk_t root;
+	struct vd_ref root;
 	int r = read_vdisk(pmd, id, &root, info);
 
 	return r == -ENODATA ? -ENOENT : r;
@@ -1289,7 +1309,7 @@ int vd_pool_get_usage(struct vd_pool_metadata *pmd, struct vd_pool_usage *u)
 	u->nr_metadata_blocks = le64_to_cpu(pmd->sb->nr_metadata_blocks);
 	u->transaction_id = le64_to_cpu(pmd->sb->transaction_id);
 	u->commit_seq = le64_to_cpu(pmd->sb->commit_seq);
-	u->held_root = le64_to_cpu(pmd->sb->held_root);
+	u->held_root = le64_to_cpu(pmd->sb->held_root.blocknr);
 	u->needs_check = le32_to_cpu(pmd->sb->flags) & VD_SB_FLAG_NEEDS_CHECK;
 	u->read_only = pmd->read_only;
 	r = vd_sm_get_nr_free(pmd->dsm, &n);
@@ -1303,7 +1323,7 @@ int vd_pool_get_usage(struct vd_pool_metadata *pmd, struct vd_pool_usage *u)
 	/* Empty pending tree = a root leaf without entries: one cheap lookup. */
 	{
 		u64 k;
-		__le64 le;
+		struct vd_block_ref le;
 
 		r = vd_btree_lookup_next(&pmd->top_info,
 					 tree_root(pmd, VD_ROOT_PENDING_DELETE), 0, &k, &le);

@@ -53,8 +53,9 @@
 
 enum vd_sm_op { VD_SM_OP_ALLOC, VD_SM_OP_INC, VD_SM_OP_DEC, VD_SM_OP_SET };
 
+/* @bitmap: the refcount block and the transaction that wrote it. */
 struct vd_sm_entry {
-	vd_blk_t blocknr;
+	struct vd_ref bitmap;
 	u32 nr_free;
 	u32 first_free;
 };
@@ -72,7 +73,7 @@ struct vd_space_map {
 	struct vd_btree_info overflow_info;	/* block -> __le64 count */
 
 	vd_blk_t nr_blocks, nr_allocated;
-	vd_blk_t index_root, overflow_root;
+	struct vd_ref index_root, overflow_root;
 
 	struct vd_sm_entry *cur, *com;
 	u8 *flags;				/* VD_SMF_* per bitmap */
@@ -178,7 +179,7 @@ static int load_committed_bitmap(struct vd_space_map *sm, u64 idx)
 	if (sm->scan_idx == idx)
 		return 0;
 	/* Committed bitmaps are never written in place: safe to read any time. */
-	r = vd_tm_read_lock(sm->tm, sm->com[idx].blocknr, &vd_sm_bitmap_validator, &blk);
+	r = vd_tm_read_lock(sm->tm, sm->com[idx].bitmap, &vd_sm_bitmap_validator, &blk);
 	if (r)
 		return r;
 	memcpy(sm->scan_buf, ((struct vd_sm_bitmap *)vd_block_data(blk))->counts, E);
@@ -259,7 +260,7 @@ static int stored_count(struct vd_space_map *sm, vd_blk_t b, u32 *count)
 	u8 c;
 	int r;
 
-	r = vd_tm_read_lock(sm->tm, sm->cur[b / E].blocknr, &vd_sm_bitmap_validator, &blk);
+	r = vd_tm_read_lock(sm->tm, sm->cur[b / E].bitmap, &vd_sm_bitmap_validator, &blk);
 	if (r)
 		return r;
 	c = ((struct vd_sm_bitmap *)vd_block_data(blk))->counts[b % E];
@@ -271,7 +272,7 @@ static int stored_count(struct vd_space_map *sm, vd_blk_t b, u32 *count)
 	r = vd_btree_lookup(&sm->overflow_info, sm->overflow_root, b, &v);
 	if (r == -ENODATA) {
 		pr_err("vdisk: space map: block %llu marked overflowed but not in the overflow tree %llu\n",
-		       (unsigned long long)b, (unsigned long long)sm->overflow_root);
+		       (unsigned long long)b, (unsigned long long)sm->overflow_root.nr);
 		return -EILSEQ;
 	}
 	if (r)
@@ -354,7 +355,7 @@ static int apply(struct vd_space_map *sm, enum vd_sm_op op, vd_blk_t b, u32 coun
 	u32 off = b % E, old, new;
 	struct vd_sm_bitmap *bmp;
 	struct vd_block *blk;
-	vd_blk_t dummy;
+	struct vd_ref dummy;
 	__le64 v;
 	int inc, r;
 
@@ -398,12 +399,16 @@ static int apply(struct vd_space_map *sm, enum vd_sm_op op, vd_blk_t b, u32 coun
 	if (r)
 		return r;
 
-	r = vd_tm_shadow_block(sm->tm, e->blocknr, &vd_sm_bitmap_validator, &blk, &inc);
+	r = vd_tm_shadow_block(sm->tm, e->bitmap, &vd_sm_bitmap_validator, &blk, &inc);
 	if (r)
 		return r;
-	/* e may have moved if the shadow's allocation grew the arrays: reload. */
+	/*
+	 * e may have moved if the shadow's allocation grew the arrays: reload.
+	 * The in-memory index is the bitmap's parent: it takes the new
+	 * reference now and is stored in the index tree at commit.
+	 */
 	e = &sm->cur[b / E];
-	e->blocknr = vd_block_location(blk);
+	e->bitmap = vd_tm_block_ref(sm->tm, blk);
 	bmp = vd_block_data(blk);
 	bmp->counts[off] = (u8)min_t(u32, new, VD_SM_COUNT_OVERFLOW);
 	if (!old) {
@@ -580,7 +585,7 @@ static int add_bitmaps(struct vd_space_map *sm, vd_blk_t new_nr)
 		if (r)
 			return r;
 		bmp = vd_block_data(blk);
-		sm->cur[idx].blocknr = vd_block_location(blk);
+		sm->cur[idx].bitmap = vd_tm_block_ref(sm->tm, blk);
 		sm->cur[idx].nr_free = bitmap_valid(new_nr, idx);
 		sm->cur[idx].first_free = 0;
 		bmp->nr_free = cpu_to_le32(sm->cur[idx].nr_free);
@@ -610,9 +615,9 @@ static int widen_last_bitmap(struct vd_space_map *sm, vd_blk_t old_nr, vd_blk_t 
 	 * could shadow this very bitmap underneath us.
 	 */
 	sm->depth++;
-	r = vd_tm_shadow_block(sm->tm, sm->cur[idx].blocknr, &vd_sm_bitmap_validator, &blk, &inc);
+	r = vd_tm_shadow_block(sm->tm, sm->cur[idx].bitmap, &vd_sm_bitmap_validator, &blk, &inc);
 	if (!r) {
-		sm->cur[idx].blocknr = vd_block_location(blk);
+		sm->cur[idx].bitmap = vd_tm_block_ref(sm->tm, blk);
 		sm->cur[idx].nr_free += gained;
 		((struct vd_sm_bitmap *)vd_block_data(blk))->nr_free =
 			cpu_to_le32(sm->cur[idx].nr_free);
@@ -678,7 +683,7 @@ static int write_index(struct vd_space_map *sm)
 	while (sm->nr_write) {
 		idx = sm->write_list[--sm->nr_write];
 		sm->flags[idx] &= ~VD_SMF_WRITE;
-		ie.blocknr = cpu_to_le64(sm->cur[idx].blocknr);
+		vd_ref_store(&ie.bitmap, sm->cur[idx].bitmap);
 		ie.nr_free = cpu_to_le32(sm->cur[idx].nr_free);
 		ie.first_free = cpu_to_le32(sm->cur[idx].first_free);
 		r = vd_btree_insert(&sm->index_info, sm->index_root, idx, &ie,
@@ -721,8 +726,8 @@ int vd_sm_copy_root(struct vd_space_map *sm, struct vd_sm_root *root)
 	memset(root, 0, sizeof(*root));
 	root->nr_blocks = cpu_to_le64(sm->nr_blocks);
 	root->nr_allocated = cpu_to_le64(sm->nr_allocated);
-	root->index_root = cpu_to_le64(sm->index_root);
-	root->overflow_root = cpu_to_le64(sm->overflow_root);
+	vd_ref_store(&root->index_root, sm->index_root);
+	vd_ref_store(&root->overflow_root, sm->overflow_root);
 	root->alloc_cursor = cpu_to_le64(sm->cursor);
 	return 0;
 }
@@ -795,12 +800,12 @@ static int load_entry(void *context, u64 key, const void *value)
 	if (key != lc->next || key >= sm->nr_bitmaps || le32_to_cpu(ie->nr_free) > valid ||
 	    le32_to_cpu(ie->first_free) > E) {
 		pr_err("vdisk: space map index tree %llu: bad entry %llu (expected %llu of %llu, free %u of %u)\n",
-		       (unsigned long long)sm->index_root, (unsigned long long)key,
+		       (unsigned long long)sm->index_root.nr, (unsigned long long)key,
 		       (unsigned long long)lc->next, (unsigned long long)sm->nr_bitmaps,
 		       le32_to_cpu(ie->nr_free), valid);
 		return -EILSEQ;
 	}
-	sm->cur[key].blocknr = le64_to_cpu(ie->blocknr);
+	sm->cur[key].bitmap = vd_ref_load(&ie->bitmap);
 	sm->cur[key].nr_free = le32_to_cpu(ie->nr_free);
 	sm->cur[key].first_free = le32_to_cpu(ie->first_free);
 	lc->allocated += valid - sm->cur[key].nr_free;
@@ -816,8 +821,8 @@ static int sm_open(struct vd_space_map *sm, const struct vd_sm_root *root)
 
 	sm->nr_blocks = le64_to_cpu(root->nr_blocks);
 	sm->nr_allocated = le64_to_cpu(root->nr_allocated);
-	sm->index_root = le64_to_cpu(root->index_root);
-	sm->overflow_root = le64_to_cpu(root->overflow_root);
+	sm->index_root = vd_ref_load(&root->index_root);
+	sm->overflow_root = vd_ref_load(&root->overflow_root);
 	sm->cursor = le64_to_cpu(root->alloc_cursor);
 	nr_bitmaps = DIV_ROUND_UP(sm->nr_blocks, (vd_blk_t)E);
 	r = grow_arrays(sm, nr_bitmaps);
@@ -829,7 +834,7 @@ static int sm_open(struct vd_space_map *sm, const struct vd_sm_root *root)
 		return r;
 	if (lc.next != nr_bitmaps || lc.allocated != sm->nr_allocated) {
 		pr_err("vdisk: space map index tree %llu: %llu of %llu bitmaps, %llu blocks in use but root says %llu\n",
-		       (unsigned long long)sm->index_root, (unsigned long long)lc.next,
+		       (unsigned long long)sm->index_root.nr, (unsigned long long)lc.next,
 		       (unsigned long long)nr_bitmaps, (unsigned long long)lc.allocated,
 		       (unsigned long long)sm->nr_allocated);
 		return -EILSEQ;
@@ -889,7 +894,7 @@ int vd_sm_walk_metadata(struct vd_space_map *sm,
 	int r;
 
 	for (i = 0; i < sm->nr_bitmaps; i++) {
-		r = fn(context, sm->cur[i].blocknr);
+		r = fn(context, sm->cur[i].bitmap.nr);
 		if (r)
 			return r;
 	}
@@ -911,7 +916,7 @@ int vd_sm_iterate_counts(struct vd_space_map *sm, vd_blk_t b, vd_blk_t e,
 	while (b < e && !r) {
 		/* Copy a slice so that no lock is held while @fn runs. */
 		n = (u32)min3(e - b, (vd_blk_t)ARRAY_SIZE(counts), (vd_blk_t)(E - b % E));
-		r = vd_tm_read_lock(sm->tm, sm->cur[b / E].blocknr, &vd_sm_bitmap_validator, &blk);
+		r = vd_tm_read_lock(sm->tm, sm->cur[b / E].bitmap, &vd_sm_bitmap_validator, &blk);
 		if (r)
 			return r;
 		memcpy(counts, ((struct vd_sm_bitmap *)vd_block_data(blk))->counts + b % E, n);

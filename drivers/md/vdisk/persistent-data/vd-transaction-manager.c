@@ -223,9 +223,15 @@ int vd_tm_new_block(struct vd_tm *tm, const struct vd_validator *v,
 	return r;
 }
 
-int vd_tm_shadow_block(struct vd_tm *tm, vd_blk_t orig, const struct vd_validator *v,
+struct vd_ref vd_tm_block_ref(struct vd_tm *tm, struct vd_block *b)
+{
+	return (struct vd_ref) { vd_block_location(b), tm->txn };
+}
+
+int vd_tm_shadow_block(struct vd_tm *tm, struct vd_ref ref, const struct vd_validator *v,
 		       struct vd_block **result, int *inc_children)
 {
+	vd_blk_t orig = ref.nr;
 	struct vd_block *src, *dst;
 	vd_blk_t b;
 	u32 count;
@@ -243,6 +249,13 @@ int vd_tm_shadow_block(struct vd_tm *tm, vd_blk_t orig, const struct vd_validato
 	 * bootstraps (its new bitmaps are counted afterwards).
 	 */
 	if (count <= 1 && set_contains(tm, orig)) {
+		/* Only references made in this transaction may name it. */
+		if (ref.txn != tm->txn) {
+			pr_err("vdisk: metadata block %llu (%s): new in transaction %llu, its reference expects %llu (stale reference)\n",
+			       (unsigned long long)orig, v->name, (unsigned long long)tm->txn,
+			       (unsigned long long)ref.txn);
+			return -EILSEQ;
+		}
 		r = vd_bm_write_lock(tm->bm, orig, v, result);
 		if (!r)
 			tm->stats.nr_shadow_inplace++;
@@ -262,7 +275,7 @@ int vd_tm_shadow_block(struct vd_tm *tm, vd_blk_t orig, const struct vd_validato
 		r = set_insert(tm, b);
 	if (r)
 		return r;
-	r = vd_bm_read_lock(tm->bm, orig, v, &src);
+	r = vd_bm_read_lock_ref(tm->bm, ref, v, &src);
 	if (r)
 		return r;
 	r = vd_bm_write_lock_zero(tm->bm, b, v, &dst);
@@ -272,6 +285,8 @@ int vd_tm_shadow_block(struct vd_tm *tm, vd_blk_t orig, const struct vd_validato
 	}
 	memcpy(vd_block_data(dst), vd_block_data(src), VD_METADATA_BLOCK_SIZE);
 	vd_bm_unlock(src);
+	/* The copy is written by this transaction (see vd_tm_block_ref()). */
+	((struct vd_block_header *)vd_block_data(dst))->txn = cpu_to_le64(tm->txn);
 	/* The copy takes over this reference to the original. */
 	r = vd_sm_dec(tm->sm, orig);
 	if (r) {
@@ -284,10 +299,10 @@ int vd_tm_shadow_block(struct vd_tm *tm, vd_blk_t orig, const struct vd_validato
 	return 0;
 }
 
-int vd_tm_read_lock(struct vd_tm *tm, vd_blk_t b, const struct vd_validator *v,
+int vd_tm_read_lock(struct vd_tm *tm, struct vd_ref ref, const struct vd_validator *v,
 		    struct vd_block **result)
 {
-	return vd_bm_read_lock(tm->bm, b, v, result);
+	return vd_bm_read_lock_ref(tm->bm, ref, v, result);
 }
 
 void vd_tm_unlock(struct vd_tm *tm, struct vd_block *b)

@@ -66,14 +66,25 @@ int vd_tm_new_block(struct vd_tm *tm, const struct vd_validator *v,
 		    struct vd_block **result);
 
 /*
- * Get a writable version of @orig: the same block if it was allocated or
- * shadowed in this transaction, else a copy in a new block (and @orig's
- * count drops by one).  *inc_children is set when @orig was shared.
+ * The reference to store for a block write-locked in this transaction
+ * (new, shadowed or superblock): its location and the current transaction,
+ * which its header carries (stamped at write lock and at write-back).
  */
-int vd_tm_shadow_block(struct vd_tm *tm, vd_blk_t orig, const struct vd_validator *v,
+struct vd_ref vd_tm_block_ref(struct vd_tm *tm, struct vd_block *b);
+
+/*
+ * Get a writable version of the block @orig refers to: the same block if it
+ * was allocated or shadowed in this transaction, else a copy in a new block
+ * (and the original's count drops by one).  *inc_children is set when the
+ * original was shared.  The original's transaction is checked against
+ * @orig.txn (-EILSEQ on mismatch); the result's reference is
+ * vd_tm_block_ref(), and the caller must store it in the parent.
+ */
+int vd_tm_shadow_block(struct vd_tm *tm, struct vd_ref orig, const struct vd_validator *v,
 		       struct vd_block **result, int *inc_children);
 
-int vd_tm_read_lock(struct vd_tm *tm, vd_blk_t b, const struct vd_validator *v,
+/* Read lock through a reference (checks location and transaction). */
+int vd_tm_read_lock(struct vd_tm *tm, struct vd_ref ref, const struct vd_validator *v,
 		    struct vd_block **result);
 void vd_tm_unlock(struct vd_tm *tm, struct vd_block *b);
 

@@ -34,6 +34,8 @@ int vd_validator_check(const struct vd_validator *v, const struct vd_block *b)
 	u32 csum;
 
 	if (le32_to_cpu(h->magic) != v->magic) {
+		if (v->quiet_magic)
+			return -EILSEQ;
 		pr_err("vdisk: metadata block %llu: bad magic 0x%08x for a %s block (expected 0x%08x)\n",
 		       (unsigned long long)b->nr, le32_to_cpu(h->magic), v->name, v->magic);
 		return -EILSEQ;
@@ -52,6 +54,19 @@ int vd_validator_check(const struct vd_validator *v, const struct vd_block *b)
 	}
 	if (v->check_extra)
 		return v->check_extra(v, b);
+	return 0;
+}
+
+int vd_block_check_txn(const struct vd_validator *v, const struct vd_block *b, u64 txn)
+{
+	const struct vd_block_header *h = b->data;
+
+	if (le64_to_cpu(h->txn) != txn) {
+		pr_err("vdisk: metadata block %llu (%s): written by transaction %llu, its reference expects %llu (stale or misdirected write)\n",
+		       (unsigned long long)b->nr, v->name,
+		       (unsigned long long)le64_to_cpu(h->txn), (unsigned long long)txn);
+		return -EILSEQ;
+	}
 	return 0;
 }
 
@@ -80,7 +95,7 @@ static int vd_btree_node_check(const struct vd_validator *v, const struct vd_blo
 		why = "bad node flags";
 	else if (!vsize || vsize > VD_BTREE_MAX_VALUE_SIZE)
 		why = "bad value size";
-	else if (flags == VD_BTREE_NODE_INTERNAL && vsize != sizeof(__le64))
+	else if (flags == VD_BTREE_NODE_INTERNAL && vsize != VD_BTREE_INTERNAL_VALUE_SIZE)
 		why = "internal node with wrong value size";
 	else if (max < 3 || max > VD_BTREE_MAX_ENTRIES(vsize))
 		why = "bad max_entries";
