@@ -748,7 +748,8 @@ static void worker_commit(struct vdisk_pool *pool)
 	int r;
 
 	if (READ_ONCE(pool->mode) >= VDISK_MODE_RO)
-		r = -EIO;	/* a read-only pool dropped the uncommitted changes */
+		/* Flushes fail once a rollback dropped completed writes. */
+		r = pool->dropped_changes ? -EIO : 0;
 	else if (READ_ONCE(pool->dirty))
 		r = vdisk_pool_commit(pool);
 	else if (!bio_list_empty(&pool->flush_bios))

@@ -168,6 +168,8 @@ int vdisk_pool_metadata_error(struct vdisk_pool *pool, const char *op, int r)
 	list_for_each_entry(vd, &pool->vdisks, list)
 		vdisk_cache_drop(vd);
 	pool->nr_freed = 0;
+	if (pool->dirty)
+		pool->dropped_changes = true;
 	pool->dirty = false;
 	if (ar) {
 		vdisk_pool_set_mode(pool, VDISK_MODE_FAIL, "metadata_abort_failed");

@@ -96,6 +96,7 @@ struct vdisk_pool {
 	const char *mode_reason;
 	bool dirty;			/* changes since the last commit */
 	bool freed_since_commit;	/* data blocks freed since then */
+	bool dropped_changes;		/* a rollback lost acknowledged writes */
 	vd_blk_t *freed;		/* freed blocks to pass discards down for */
 	unsigned int nr_freed;
 	unsigned int freed_alloc;
