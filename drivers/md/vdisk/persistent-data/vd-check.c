@@ -17,6 +17,7 @@
 
 #include "vd-check.h"
 #include "vd-btree.h"
+#include "vd-btree-internal.h"
 #include "vd-pool-metadata.h"
 #include "vd-space-map.h"
 #include "vd-transaction-manager.h"
@@ -67,6 +68,7 @@ struct checker {
 	u64 nr_bitmaps, bitmaps_alloc;
 	int leaf_depth;
 	u64 owner;			/* vdisk id of the mapping tree, or ~0 */
+	u8 *stale_seen;			/* per metadata block: stale node reported */
 	char buf[256];
 };
 
@@ -257,6 +259,49 @@ static int visit_node(void *context, const struct vd_btree_walk_node *n)
 }
 
 /*
+ * A tree walk failed: find the nodes that are stale (valid checksum, magic and
+ * location, but a header transaction other than the one their reference
+ * names, i.e. an older version left by a lost write) and report each one with
+ * its block, tree, expected and found transaction.  Reads bypass the
+ * transaction check (the validator still checks checksum, magic, location
+ * and node structure) and descend only through nodes that are current.
+ * Returns the number of stale nodes found below @ref.
+ */
+static u64 find_stale(struct checker *c, enum tree_kind kind, struct vd_ref ref,
+		      unsigned int depth)
+{
+	struct vd_btree_node_header *n;
+	struct vd_block *b;
+	u64 found = 0, txn;
+	u32 i;
+
+	if (depth >= VD_BTREE_MAX_DEPTH || ref.nr < VD_SUPERBLOCK_NR_SLOTS || ref.nr >= c->nr_meta)
+		return 0;
+	if (vd_bm_read_lock(c->bm, ref.nr, &vd_btree_node_validator, &b))
+		return 0;	/* damaged, not stale: the walk's log names it */
+	n = vd_node(b);
+	txn = le64_to_cpu(n->hdr.txn);
+	if (txn != ref.txn) {
+		if (!c->stale_seen[ref.nr]) {
+			c->stale_seen[ref.nr] = 1;
+			report(c, VD_CHECK_ERROR,
+			       "%s tree: stale node at block %llu: written by transaction %llu, its reference expects transaction %llu (%s)",
+			       tree_names[kind], (unsigned long long)ref.nr,
+			       (unsigned long long)txn, (unsigned long long)ref.txn,
+			       txn < ref.txn ? "an older version: lost write" :
+			       "newer than its reference: misdirected write");
+		}
+		vd_bm_unlock(b);
+		return 1;
+	}
+	if (!vd_node_is_leaf(n))
+		for (i = 0; i < vd_node_nr(n); i++)
+			found += find_stale(c, kind, vd_node_child(n, i), depth + 1);
+	vd_bm_unlock(b);
+	return found;
+}
+
+/*
  * Every node is read through its parent's (or the superblock's) reference, so
  * a node whose header transaction differs from the reference (a stale block
  * left by a lost write) makes the tree unreadable: reported as damage, and
@@ -287,15 +332,19 @@ static void walk(struct checker *c, enum tree_kind kind, struct vd_ref ref, u64 
 		       "out of memory while walking the %s tree",
 		       tree_names[kind]);
 	} else if (r < 0) {
+		const char *why;
+
 		c->walk_failed = true;
+		why = find_stale(c, kind, ref, 0) ? "stale node (reported above)" :
+			"damaged block (see the log for the block)";
 		if (kind == T_MAPPING && owner != U64_MAX)
 			report(c, VD_CHECK_ERROR,
-			       "mapping tree of vdisk %llu (root %llu) is unreadable: damaged or stale block (error %d, see the log for the block)",
-			       (unsigned long long)owner, (unsigned long long)root, r);
+			       "mapping tree of vdisk %llu (root %llu) is unreadable: %s, error %d",
+			       (unsigned long long)owner, (unsigned long long)root, why, r);
 		else
 			report(c, VD_CHECK_ERROR,
-			       "%s tree (root %llu) is unreadable: damaged or stale block (error %d, see the log for the block)",
-			       tree_names[kind], (unsigned long long)root, r);
+			       "%s tree (root %llu) is unreadable: %s, error %d",
+			       tree_names[kind], (unsigned long long)root, why, r);
 	}
 }
 
@@ -538,6 +587,14 @@ static void check_other_slot(struct checker *c)
 		       (unsigned long long)(c->seq - 1), (unsigned long long)c->seq);
 }
 
+/* A space map could not be opened: name its stale tree nodes, if any. */
+static void find_sm_stale(struct checker *c, const struct vd_sm_root *root)
+{
+	find_stale(c, T_SM_INDEX, vd_ref_load(&root->index_root), 0);
+	if (le64_to_cpu(root->overflow_root.blocknr))
+		find_stale(c, T_SM_OVERFLOW, vd_ref_load(&root->overflow_root), 0);
+}
+
 static int setup(struct checker *c, unsigned int flags)
 {
 	struct vd_check_report *rep = c->rep;
@@ -581,9 +638,13 @@ static int setup(struct checker *c, unsigned int flags)
 	c->dcount = kvcalloc(c->nr_data, sizeof(u32), GFP_KERNEL);
 	if (!c->mcount || !c->dcount)
 		return -ENOMEM;
+	c->stale_seen = kvcalloc(c->nr_meta, 1, GFP_KERNEL);
+	if (!c->stale_seen)
+		return -ENOMEM;
 	r = vd_tm_open_with_sm(c->bm, &c->sb.sm_roots[VD_SM_METADATA], c->seq, &c->tm, &c->msm);
 	if (r) {
 		c->tm = NULL;
+		find_sm_stale(c, &c->sb.sm_roots[VD_SM_METADATA]);
 		report(c, VD_CHECK_ERROR, "metadata space map (root %llu) is unreadable (error %d)",
 		       (unsigned long long)
 		       le64_to_cpu(c->sb.sm_roots[VD_SM_METADATA].index_root.blocknr),
@@ -593,6 +654,7 @@ static int setup(struct checker *c, unsigned int flags)
 	r = vd_sm_data_open(c->tm, &c->sb.sm_roots[VD_SM_DATA], &c->dsm);
 	if (r) {
 		c->dsm = NULL;
+		find_sm_stale(c, &c->sb.sm_roots[VD_SM_DATA]);
 		report(c, VD_CHECK_ERROR, "data space map (root %llu) is unreadable (error %d)",
 		       (unsigned long long)
 		       le64_to_cpu(c->sb.sm_roots[VD_SM_DATA].index_root.blocknr), r);
@@ -653,6 +715,27 @@ static void check_sm_blocks(struct checker *c, const struct vd_sm_root *root, co
 	}
 }
 
+/* The held metadata snapshot could not be read through its reference: why? */
+static void report_held(struct checker *c, struct vd_ref ref)
+{
+	struct vd_block *b;
+	u64 txn;
+
+	if (ref.nr < VD_SUPERBLOCK_NR_SLOTS || ref.nr >= c->nr_meta ||
+	    vd_bm_read_lock(c->bm, ref.nr, &vd_superblock_validator, &b)) {
+		report(c, VD_CHECK_ERROR,
+		       "metadata snapshot at block %llu is unreadable: damaged block (see the log)",
+		       (unsigned long long)ref.nr);
+		return;
+	}
+	txn = le64_to_cpu(((const struct vd_block_header *)vd_block_data(b))->txn);
+	vd_bm_unlock(b);
+	report(c, VD_CHECK_ERROR,
+	       "metadata snapshot: stale block %llu: written by transaction %llu, the superblock's reference expects transaction %llu (lost or misdirected write)",
+	       (unsigned long long)ref.nr, (unsigned long long)txn,
+	       (unsigned long long)ref.txn);
+}
+
 int vd_check(struct vd_block_manager *bm, unsigned int flags, struct vd_check_report *rep)
 {
 	struct checker *c = kzalloc(sizeof(*c), GFP_KERNEL);
@@ -687,9 +770,7 @@ int vd_check(struct vd_block_manager *bm, unsigned int flags, struct vd_check_re
 	if (held) {
 		if (held < VD_SUPERBLOCK_NR_SLOTS || held >= c->nr_meta ||
 		    vd_tm_read_lock(c->tm, held_ref, &vd_superblock_validator, &b)) {
-			report(c, VD_CHECK_ERROR,
-			       "metadata snapshot at block %llu is unreadable or stale (see the log)",
-			       (unsigned long long)held);
+			report_held(c, held_ref);
 			c->walk_failed = true;
 			held = 0;
 		} else {
@@ -737,6 +818,7 @@ out:
 	kvfree(c->roots);
 	kvfree(c->details);
 	kvfree(c->bitmaps);
+	kvfree(c->stale_seen);
 	kfree(c);
 	if (r == -ENOMEM)
 		return r;
