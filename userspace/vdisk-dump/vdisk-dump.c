@@ -13,11 +13,16 @@
 #include <linux/kernel.h>
 
 #include "vd-bm-user.h"
+#include "vd-btree.h"
 #include "vd-pool-metadata.h"
+#include "vd-transaction-manager.h"
 
 extern int kshim_verbose;
 
 static int json;
+/* A read-only view of the same metadata for the references' transactions. */
+static struct vd_tm *ref_tm;
+static struct vd_superblock sb;
 
 static void usage(FILE *f)
 {
@@ -26,13 +31,92 @@ static void usage(FILE *f)
 		"\n"
 		"Print dm-vdisk pool metadata: the current superblock, both space maps\n"
 		"(free counts and reference counts as runs), every vdisk with its details\n"
-		"and its mappings (runs of consecutive virtual -> data blocks).\n"
+		"and its mappings (runs of consecutive virtual -> data blocks).  Every\n"
+		"reference to a metadata block (tree roots, the held metadata snapshot,\n"
+		"space map index entries, mapping roots) is shown as block@txn: the block\n"
+		"and the transaction its header must carry.\n"
 		"Read only; dump an active pool only when it is suspended.\n"
 		"\n"
 		"  --json       JSON instead of text\n"
 		"  -h, --help   this text\n"
 		"\n"
 		"Exit status: 0 dumped, 1 the metadata could not be read, 2 usage error.\n");
+}
+
+/* A reference: "block@txn" in text, {"block": b, "txn": t} in JSON. */
+static void print_ref(struct vd_ref r)
+{
+	if (json)
+		printf("{\"block\": %llu, \"txn\": %llu}", (unsigned long long)r.nr,
+		       (unsigned long long)r.txn);
+	else
+		printf("%llu@%llu", (unsigned long long)r.nr, (unsigned long long)r.txn);
+}
+
+struct index_ctx {
+	int n;
+};
+
+static int index_fn(void *context, u64 key, const void *value)
+{
+	const struct vd_sm_index_entry *ie = value;
+	struct index_ctx *x = context;
+
+	if (json) {
+		printf("%s\n      {\"bitmap\": %llu, \"ref\": ", x->n++ ? "," : "",
+		       (unsigned long long)key);
+		print_ref(vd_ref_load(&ie->bitmap));
+		printf(", \"nr_free\": %u, \"first_free\": %u}", le32_to_cpu(ie->nr_free),
+		       le32_to_cpu(ie->first_free));
+	} else {
+		printf("    bitmap %llu: ", (unsigned long long)key);
+		print_ref(vd_ref_load(&ie->bitmap));
+		printf(", %u free, first free %u\n", le32_to_cpu(ie->nr_free),
+		       le32_to_cpu(ie->first_free));
+	}
+	return 0;
+}
+
+/* Space map roots and index entries (every bitmap reference). */
+static int dump_sm_refs(int which)
+{
+	const struct vd_sm_root *root = &sb.sm_roots[which];
+	struct vd_btree_info info = { .tm = ref_tm };
+	struct index_ctx x = { 0 };
+	int ret;
+
+	vd_btree_vt_plain(&info.vt, sizeof(struct vd_sm_index_entry));
+	if (json) {
+		printf("    \"index_root\": ");
+		print_ref(vd_ref_load(&root->index_root));
+		printf(", \"overflow_root\": ");
+		print_ref(vd_ref_load(&root->overflow_root));
+		printf(",\n    \"index\": [");
+	} else {
+		printf("  index root ");
+		print_ref(vd_ref_load(&root->index_root));
+		printf(", overflow root ");
+		print_ref(vd_ref_load(&root->overflow_root));
+		printf("\n  index entries:\n");
+	}
+	ret = vd_btree_iterate(&info, vd_ref_load(&root->index_root), 0, U64_MAX, index_fn, &x);
+	if (json)
+		printf("\n    ],\n");
+	return ret;
+}
+
+/* The reference to @id's mapping tree root, as the vdisks tree holds it. */
+static int mapping_root(u64 id, struct vd_ref *ref)
+{
+	struct vd_btree_info info = { .tm = ref_tm };
+	struct vd_block_ref le;
+	int ret;
+
+	vd_btree_vt_plain(&info.vt, sizeof(struct vd_block_ref));
+	ret = vd_btree_lookup(&info, vd_ref_load(&sb.tree_roots[VD_ROOT_VDISKS]), id, &le);
+	if (!ret)
+		*ref = vd_ref_load(&le);
+	return ret;
 }
 
 /* A run of (key, value) pairs where both grow by one. */
@@ -114,9 +198,12 @@ static int vdisk_fn(void *context, u64 id)
 	struct vdisk_ctx *c = context;
 	struct vd_pool_vdisk_info i;
 	struct run r = { 0 };
+	struct vd_ref root;
 	int ret;
 
 	ret = vd_pool_get_details(c->pmd, id, &i);
+	if (!ret)
+		ret = mapping_root(id, &root);
 	if (ret) {
 		c->err = ret;
 		return ret;
@@ -131,8 +218,10 @@ static int vdisk_fn(void *context, u64 id)
 			printf("null");
 		else
 			printf("%llu", (unsigned long long)i.origin_id);
-		printf(", \"flags\": %u, \"transaction_id\": %llu,\n     \"mappings\": [",
+		printf(", \"flags\": %u, \"transaction_id\": %llu, \"mapping_root\": ",
 		       i.flags, (unsigned long long)i.transaction_id);
+		print_ref(root);
+		printf(",\n     \"mappings\": [");
 	} else {
 		printf("vdisk %llu: size %llu sectors, %llu mapped blocks, created at time %llu",
 		       (unsigned long long)id, (unsigned long long)i.size_sectors,
@@ -141,6 +230,8 @@ static int vdisk_fn(void *context, u64 id)
 			printf(", snapshot of %llu", (unsigned long long)i.origin_id);
 		if (i.snapshot_time)
 			printf(", last snapshot at time %llu", (unsigned long long)i.snapshot_time);
+		printf("\n  mapping root ");
+		print_ref(root);
 		printf("\n  mappings (vblocks -> data blocks):\n");
 	}
 	ret = vd_pool_iterate_mappings(c->pmd, id, 0, U64_MAX, map_fn, &r);
@@ -162,8 +253,8 @@ int main(int argc, char **argv)
 	struct vd_pool_metadata *pmd;
 	struct vd_block_manager *bm;
 	struct vdisk_ctx vc = { 0 };
+	struct vd_space_map *ref_msm;
 	struct vd_pool_usage u;
-	struct vd_superblock sb;
 	unsigned int slots;
 	struct vd_dev *dev;
 	int c, r;
@@ -204,6 +295,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	r = vd_pool_get_usage(pmd, &u);
+	if (!r)
+		r = vd_tm_open_with_sm(bm, &sb.sm_roots[VD_SM_METADATA],
+				       le64_to_cpu(sb.commit_seq), &ref_tm, &ref_msm);
+	if (r)
+		ref_tm = NULL;
 	if (json) {
 		printf("{\n  \"superblock\": {\"commit_seq\": %llu, \"slot\": %llu, \"valid_slots\": %u, "
 		       "\"version\": %u, \"compat\": %llu, \"ro_compat\": %llu, \"incompat\": %llu,\n"
@@ -217,6 +313,15 @@ int main(int argc, char **argv)
 		       (unsigned long long)u.data_block_size, (unsigned long long)u.transaction_id,
 		       (unsigned long long)le64_to_cpu(sb.time), (unsigned long long)u.held_root,
 		       u.needs_check ? "true" : "false");
+		printf("  \"references\": {\"held_root\": ");
+		print_ref(vd_ref_load(&sb.held_root));
+		printf(", \"vdisks\": ");
+		print_ref(vd_ref_load(&sb.tree_roots[VD_ROOT_VDISKS]));
+		printf(", \"details\": ");
+		print_ref(vd_ref_load(&sb.tree_roots[VD_ROOT_DETAILS]));
+		printf(",\n    \"pending_deletion\": ");
+		print_ref(vd_ref_load(&sb.tree_roots[VD_ROOT_PENDING_DELETE]));
+		printf("},\n");
 		printf("  \"metadata_space_map\": {\"blocks\": %llu, \"free\": %llu,\n",
 		       (unsigned long long)u.nr_metadata_blocks,
 		       (unsigned long long)u.nr_free_metadata_blocks);
@@ -233,10 +338,20 @@ int main(int argc, char **argv)
 		       (unsigned long long)u.data_block_size, (unsigned long long)u.transaction_id,
 		       (unsigned long long)le64_to_cpu(sb.time), (unsigned long long)u.held_root,
 		       u.needs_check ? ", NEEDS CHECK" : "");
-		printf("metadata space map: %llu blocks, %llu free\n",
+		printf("  references (block@txn): metadata snapshot ");
+		print_ref(vd_ref_load(&sb.held_root));
+		printf(", vdisks tree ");
+		print_ref(vd_ref_load(&sb.tree_roots[VD_ROOT_VDISKS]));
+		printf(", details tree ");
+		print_ref(vd_ref_load(&sb.tree_roots[VD_ROOT_DETAILS]));
+		printf(", pending-deletion tree ");
+		print_ref(vd_ref_load(&sb.tree_roots[VD_ROOT_PENDING_DELETE]));
+		printf("\nmetadata space map: %llu blocks, %llu free\n",
 		       (unsigned long long)u.nr_metadata_blocks,
 		       (unsigned long long)u.nr_free_metadata_blocks);
 	}
+	if (!r)
+		r = dump_sm_refs(VD_SM_METADATA);
 	if (!r)
 		r = dump_counts(pmd, true);
 	if (json)
@@ -245,6 +360,8 @@ int main(int argc, char **argv)
 	else
 		printf("data space map: %llu blocks, %llu free\n",
 		       (unsigned long long)u.nr_data_blocks, (unsigned long long)u.nr_free_data_blocks);
+	if (!r)
+		r = dump_sm_refs(VD_SM_DATA);
 	if (!r)
 		r = dump_counts(pmd, false);
 	if (json)
@@ -259,6 +376,8 @@ int main(int argc, char **argv)
 		r = vc.err;
 	if (json)
 		printf("\n  ]\n}\n");
+	if (ref_tm)
+		vd_tm_destroy(ref_tm);
 	vd_pool_close(pmd);
 	vd_bm_destroy(bm);
 	vd_dev_close(dev);
