@@ -19,7 +19,7 @@ patterns+='|hung_task|blocked for more than|Kernel panic|UBSAN|soft lockup|rcu.*
 patterns+='|kernel BUG at|Unable to handle|unreferenced object|stack-protector'
 # Debug-kernel boot banners that contain a pattern but report nothing wrong.
 benign='KASAN: (initialized|enabled)|KernelAddressSanitizer initialized'
-benign+='|lockdep: (fixing up|enabled)|Lock dependency validator'
+benign+='|lockdep: (fixing up|enabled)|Lock dependency validator|RCU lockdep checking is enabled'
 
 tr -d '\r' < "$log" | awk -v pat="$patterns" -v ok="$benign" '
 	/vdisk-rig: test [^ ]+ begin/ {
