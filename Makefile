@@ -29,7 +29,7 @@ export KERNEL KDIR KVER BUILD
 
 .PHONY: all module clean-module tools deps install uninstall lint check check-unit check-unit-core \
 	check-tools check-vm \
-	check-fuzz fuzz demo vm-shell debug-kernel clean help
+	check-fuzz soak fuzz demo vm-shell debug-kernel clean help
 
 all: module tools
 
@@ -40,6 +40,7 @@ help:
 	@echo "make check         W=1 build, checkpatch, sparse, unit tests, VM selftests"
 	@echo "make check-unit    userspace unit tests only (ASan+UBSan)"
 	@echo "make check-vm      VM selftests only; T=name runs one"
+	@echo "make soak          long model/crash runs (OPS=1000000, random SEEDS)"
 	@echo "make check KERNEL=debug   the same on the KASAN/lockdep debug kernel"
 	@echo "make demo          boot the VM and walk through dm-vdisk"
 	@echo "make vm-shell      boot the test VM with an interactive shell"
@@ -100,6 +101,10 @@ check-tools: tools
 
 check-vm: module tools
 	scripts/vm/run-selftests.sh --kernel $(KERNEL) $(if $(T),--test $(T))
+
+# Long randomised model and crash runs: make soak [OPS=N] [SEEDS="a b"].
+soak:
+	$(MAKE) -C tests/unit BUILD=$(BUILD) soak $(if $(OPS),OPS=$(OPS)) $(if $(SEEDS),SEEDS="$(SEEDS)")
 
 check-fuzz:
 	$(MAKE) -C tests/fuzz BUILD=$(BUILD) check
