@@ -9,8 +9,11 @@
 #      the tools' end-to-end test
 #   4. short fuzz runs
 #   5. the VM rig's self-test (it must catch a WARN, an oops, a failing test)
-#   6. the VM selftests on the stock kernel, or on the debug kernel with
-#      KERNEL=debug
+#   6. the VM selftests on the stock kernel, or only on the debug kernel
+#      with KERNEL=debug
+#   7. with CI=true or DEBUG_LANE=1 (and KERNEL=stock): the debug kernel
+#      (KASAN, lockdep, ...; built from linux-source-6.1 or taken from its
+#      cache in $BUILD/kernel-debug) and the same VM selftests on it
 # A failing stage does not stop the later ones; the last line is the total
 # "N passed, N failed, N skipped" and the exit status is non-zero on failure.
 set -uo pipefail
@@ -39,7 +42,13 @@ build_step() {
 	cat "$results/$name.tap"
 }
 
+debug_lane=0
 if [ "$KERNEL" = debug ]; then
+	debug_lane=1
+elif [ "${CI:-}" = true ] || [ "${DEBUG_LANE:-0}" = 1 ]; then
+	debug_lane=2	# after the stock-kernel suite
+fi
+if [ $debug_lane = 1 ]; then
 	stage "debug kernel"
 	build_step debug-kernel scripts/kernel/build-debug-kernel.sh
 fi
@@ -62,10 +71,20 @@ if [ -f tests/fuzz/Makefile ]; then
 fi
 
 stage "VM rig self-test"
-scripts/tap-run.sh rig scripts/vm/rig-selftest.sh
+scripts/tap-run.sh rig scripts/vm/rig-selftest.sh --kernel "$KERNEL"
 
 stage "VM selftests ($KERNEL kernel)"
 scripts/vm/run-selftests.sh --kernel "$KERNEL" ${T:+--test "$T"}
+
+if [ $debug_lane = 2 ]; then
+	stage "debug kernel"
+	build_step debug-kernel scripts/kernel/build-debug-kernel.sh
+	build_step build-module-debug make --no-print-directory module KERNEL=debug W=1
+	stage "VM selftests (debug kernel)"
+	scripts/vm/run-selftests.sh --kernel debug ${T:+--test "$T"}
+	# Leave the tree built for the stock kernel, as after a plain make.
+	make --no-print-directory module >/dev/null 2>&1
+fi
 
 stage "summary"
 scripts/tap-summary.sh "$results"/*.tap
