@@ -100,6 +100,17 @@ int vd_node_check_bounds(struct vd_block *b, u64 lo, u64 hi);
 void vd_node_init(struct vd_btree_node_header *n, bool leaf, u32 value_size);
 /* Read-lock a node and check it fits @info (value size of leaves). */
 int vd_btree_read_node(struct vd_btree_info *info, struct vd_ref b, struct vd_block **result);
+
+/* What callers deciding how to descend need to know of a child node. */
+struct vd_node_shape {
+	u32 nr_entries;
+	u32 max_entries;
+	bool leaf;
+};
+
+/* Read node @b's shape; the node is not left locked. */
+int vd_btree_node_shape(struct vd_btree_info *info, struct vd_ref b,
+			struct vd_node_shape *shape);
 /*
  * Writable copy of node @b (vd_tm_shadow_block); when the original was
  * shared, takes references on its children / values.

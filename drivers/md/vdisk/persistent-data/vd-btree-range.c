@@ -76,18 +76,6 @@ static int drop_leaf(struct vd_btree_info *info, struct vd_ref b, struct vd_budg
 	return r ? r : vd_tm_dec(info->tm, b.nr);
 }
 
-static int child_is_leaf(struct vd_btree_info *info, struct vd_ref b, bool *leaf)
-{
-	struct vd_block *blk;
-	int r = vd_btree_read_node(info, b, &blk);
-
-	if (r)
-		return r;
-	*leaf = vd_node_is_leaf(vd_node(blk));
-	vd_tm_unlock(info->tm, blk);
-	return 0;
-}
-
 /* @n is write-locked and covers keys [.., hi]. */
 static int range_rec(struct vd_btree_info *info, struct vd_btree_node_header *n,
 		     u64 begin, u64 last, u64 hi, unsigned int depth, struct vd_budget *bg)
@@ -95,7 +83,7 @@ static int range_rec(struct vd_btree_info *info, struct vd_btree_node_header *n,
 	struct vd_block *cb;
 	u64 chi;
 	u32 count;
-	bool leaf;
+	struct vd_node_shape shape;
 	int c, r;
 
 	if (depth >= VD_BTREE_MAX_DEPTH)
@@ -130,10 +118,10 @@ static int range_rec(struct vd_btree_info *info, struct vd_btree_node_header *n,
 				vd_node_delete_at(n, (u32)c);
 				continue;
 			}
-			r = child_is_leaf(info, child, &leaf);
+			r = vd_btree_node_shape(info, child, &shape);
 			if (r)
 				return r;
-			if (leaf) {
+			if (shape.leaf) {
 				r = drop_leaf(info, child, bg);
 				if (r)
 					return r;

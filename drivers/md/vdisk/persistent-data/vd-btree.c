@@ -78,6 +78,23 @@ int vd_btree_read_node(struct vd_btree_info *info, struct vd_ref b, struct vd_bl
 	return r;
 }
 
+int vd_btree_node_shape(struct vd_btree_info *info, struct vd_ref b,
+			struct vd_node_shape *shape)
+{
+	struct vd_btree_node_header *n;
+	struct vd_block *blk;
+	int r = vd_btree_read_node(info, b, &blk);
+
+	if (r)
+		return r;
+	n = vd_node(blk);
+	shape->nr_entries = vd_node_nr(n);
+	shape->max_entries = vd_node_max(n);
+	shape->leaf = vd_node_is_leaf(n);
+	vd_tm_unlock(info->tm, blk);
+	return 0;
+}
+
 int vd_btree_inc_entries(struct vd_btree_info *info, struct vd_btree_node_header *n)
 {
 	u32 i, nr = vd_node_nr(n);
@@ -379,18 +396,6 @@ static int split_child(struct vd_btree_info *info, struct vd_btree_node_header *
 	return 0;
 }
 
-static int node_nr_entries(struct vd_btree_info *info, struct vd_ref b, u32 *nr)
-{
-	struct vd_block *blk;
-	int r = vd_btree_read_node(info, b, &blk);
-
-	if (r)
-		return r;
-	*nr = vd_node_nr(vd_node(blk));
-	vd_tm_unlock(info->tm, blk);
-	return 0;
-}
-
 /*
  * The child @c (entry @i of @parent, write-locked) is full.  An insert inside
  * it first tries to share entries with a neighbour that is at most seven
@@ -402,7 +407,8 @@ static int make_room(struct vd_btree_info *info, struct vd_btree_node_header *pa
 		     int i, struct vd_block **c, u64 key)
 {
 	struct vd_btree_node_header *cn = vd_node(*c);
-	u32 max = vd_node_max(cn), nr_parent = vd_node_nr(parent), sib_nr;
+	u32 max = vd_node_max(cn), nr_parent = vd_node_nr(parent);
+	struct vd_node_shape sib_shape;
 	int sib, pass, r;
 
 	if (key > vd_node_key(cn, vd_node_nr(cn) - 1))
@@ -411,10 +417,10 @@ static int make_room(struct vd_btree_info *info, struct vd_btree_node_header *pa
 		sib = pass ? i - 1 : i + 1;
 		if (sib < 0 || sib >= (int)nr_parent)
 			continue;
-		r = node_nr_entries(info, vd_node_child(parent, sib), &sib_nr);
+		r = vd_btree_node_shape(info, vd_node_child(parent, sib), &sib_shape);
 		if (r)
 			return r;
-		if (sib_nr > max * 7 / 8)
+		if (sib_shape.nr_entries > max * 7 / 8)
 			continue;
 		vd_tm_unlock(info->tm, *c);
 		*c = NULL;
@@ -535,19 +541,6 @@ out:
 /* Remove.                                                                */
 /* ---------------------------------------------------------------------- */
 
-/* Children below a quarter full are merged/refilled before we descend. */
-static int child_is_small(struct vd_btree_info *info, struct vd_ref b, int *small)
-{
-	struct vd_block *blk;
-	int r = vd_btree_read_node(info, b, &blk);
-
-	if (r)
-		return r;
-	*small = vd_node_nr(vd_node(blk)) < vd_node_max(vd_node(blk)) / 4;
-	vd_tm_unlock(info->tm, blk);
-	return 0;
-}
-
 /* Drop single-child internal roots; *root is write-locked and new. */
 static int collapse_root(struct vd_btree_info *info, struct vd_block **root)
 {
@@ -579,7 +572,8 @@ int vd_btree_remove(struct vd_btree_info *info, struct vd_ref root, u64 key,
 	struct vd_block *parent = NULL, *cur;
 	struct vd_btree_node_header *n;
 	unsigned int depth;
-	int i, small, r;
+	struct vd_node_shape child;
+	int i, r;
 
 	/* Fail before changing anything if the key is absent. */
 	r = vd_btree_lookup(info, root, key, NULL);
@@ -603,10 +597,11 @@ int vd_btree_remove(struct vd_btree_info *info, struct vd_ref root, u64 key,
 			r = -EILSEQ;
 			goto out;
 		}
-		r = child_is_small(info, vd_node_child(n, i), &small);
+		/* Children below a quarter full are merged/refilled before we descend. */
+		r = vd_btree_node_shape(info, vd_node_child(n, i), &child);
 		if (r)
 			goto out;
-		if (small && vd_node_nr(n) > 1) {
+		if (child.nr_entries < child.max_entries / 4 && vd_node_nr(n) > 1) {
 			r = rebalance_pair(info, n, i + 1 < (int)vd_node_nr(n) ? i : i - 1);
 			if (r)
 				goto out;
