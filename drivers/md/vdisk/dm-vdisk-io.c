@@ -100,7 +100,16 @@ int vdisk_bio_map(struct vdisk *vd, struct bio *bio)
 	}
 	if (bio_op(bio) != REQ_OP_READ && bio_op(bio) != REQ_OP_WRITE)
 		return DM_MAPIO_KILL;
-	if (bio->bi_opf & (REQ_PREFLUSH | REQ_FUA)) {
+	if (bio->bi_opf & REQ_PREFLUSH) {
+		vdisk_defer_bio(pool, bio);
+		return DM_MAPIO_SUBMITTED;
+	}
+	if (!bio_sectors(bio)) {
+		/* Nothing to read or write (and no flush asked for). */
+		bio_endio(bio);
+		return DM_MAPIO_SUBMITTED;
+	}
+	if (bio->bi_opf & REQ_FUA) {
 		vdisk_defer_bio(pool, bio);
 		return DM_MAPIO_SUBMITTED;
 	}

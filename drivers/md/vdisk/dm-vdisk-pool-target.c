@@ -224,8 +224,41 @@ static void vdisk_pool_dtr(struct dm_target *ti)
 }
 
 /*
- * Bind this table to the pool and pick up a grown data device.  Runs before
- * the table goes live, with the previous table (if any) suspended.
+ * A grown metadata device (md_lock held exclusive).  A pool that went
+ * read-only only because its metadata was full goes back to rw: its
+ * rollback left the metadata consistent.
+ */
+static int vdisk_pool_grow_metadata(struct vdisk_pool *pool, u64 cur_blocks)
+{
+	u64 blocks = bdev_nr_bytes(pool->metadata_bdev) >> VD_METADATA_BLOCK_SHIFT;
+	bool was_full = pool->mode == VDISK_MODE_RO && pool->mode_reason &&
+			!strcmp(pool->mode_reason, "no_metadata_space");
+	int r;
+
+	if (blocks <= cur_blocks || (pool->mode >= VDISK_MODE_RO && !was_full))
+		return 0;
+	/* The block manager sized itself when it was created. */
+	if (vd_bm_nr_blocks(pool->bm) < blocks)
+		pool->bm->nr_blocks = blocks;
+	r = vd_pool_resize_metadata(pool->pmd, blocks);
+	if (r)
+		return vdisk_pool_metadata_error(pool, "resize metadata", r);
+	DMINFO("pool %s: metadata device grew from %llu to %llu blocks",
+	       dm_device_name(pool->md), cur_blocks, blocks);
+	pool->dirty = true;
+	if (was_full) {
+		DMINFO("pool %s: switching back to rw mode", dm_device_name(pool->md));
+		pool->dropped_changes = false;
+		WRITE_ONCE(pool->mode_reason, NULL);
+		WRITE_ONCE(pool->mode, VDISK_MODE_RW);
+	}
+	return 0;
+}
+
+/*
+ * Bind this table to the pool and pick up grown data and metadata devices.
+ * Runs before the table goes live, with the previous table (if any)
+ * suspended.
  */
 static int vdisk_pool_preresume(struct dm_target *ti)
 {
@@ -264,6 +297,8 @@ static int vdisk_pool_preresume(struct dm_target *ti)
 				vdisk_pool_set_mode(pool, VDISK_MODE_RW, NULL);
 		}
 	}
+	if (!r)
+		r = vdisk_pool_grow_metadata(pool, u.nr_metadata_blocks);
 	up_write(&pool->md_lock);
 	if (r)
 		return r;
