@@ -3,15 +3,16 @@
 #
 # Scale: a 100-deep chain of snapshots of snapshots (the deepest reads the
 # origin's data and is writable without touching its ancestors) and 64
-# vdisks active and written at once, each holding its own data; the
-# metadata checks clean afterwards.  (Loop counters are named sc_n: lib.sh
+# vdisks active and written at once, each holding its own data; deleting
+# them all and removing the pool at once (reclaim still pending) leaves
+# clean metadata, and the next activation finishes the reclaim.  (Loop counters are named sc_n: lib.sh
 # helpers use _i.)
 #
 # vdisk-timeout: 400
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 
-tap_plan 8
+tap_plan 11
 
 modprobe dm-vdisk || tap_diag "modprobe dm-vdisk failed"
 at_exit modprobe -r dm-vdisk
@@ -69,6 +70,18 @@ tap_check "each written" write_many
 tap_check "each holds its own data" check_many
 sc_n=200
 while [ $sc_n -lt 264 ]; do dm_remove m$sc_n; sc_n=$((sc_n + 1)); done
+delete_all() {
+	for sc_n in $(seq 1 101) $(seq 200 263); do
+		pool_msg sc delete $sc_n || { echo "delete $sc_n failed"; return 1; }
+	done
+}
+tap_check "delete all 165 vdisks" delete_all
+# Remove the pool at once, while reclaim is still running.
+dm_remove sc
+tap_check "vdisk-check clean with deletions pending" vdisk_check /dev/ram0
+make_pool sc /dev/ram0 /dev/ram1 8 0 || tap_diag "pool reactivation failed"
+tap_check "reactivation finishes the reclaim: no data block used" \
+	wait_for "0 used" 60 sh -c "[ \"\$(dmsetup status sc | awk '{print \$6}')\" = 0/32768 ]"
 dm_remove sc
 tap_check "vdisk-check clean" vdisk_check /dev/ram0
 

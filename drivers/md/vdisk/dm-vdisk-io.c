@@ -786,7 +786,7 @@ void vdisk_pool_do_work(struct work_struct *ws)
 
 	process_prepared(pool);
 	process_deferred(pool);
-	if (READ_ONCE(pool->reclaim_pending))
+	if (READ_ONCE(pool->reclaim_pending) && !READ_ONCE(pool->stopping))
 		do_reclaim(pool);
 	if (pool->commit_gate || commit_wanted(pool)) {
 		pool->commit_gate = true;

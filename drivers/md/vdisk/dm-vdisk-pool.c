@@ -552,10 +552,15 @@ void vdisk_pool_put(struct vdisk_pool *pool)
 	list_del(&pool->list);
 	mutex_unlock(&vdisk_pool_registry_lock);
 
-	/* No table uses the pool any more: no new bios can arrive. */
+	/*
+	 * No table uses the pool any more: no new bios can arrive.  Reclaim
+	 * re-queues the worker, so stop it first (it resumes from the pending
+	 * tree on the next activation), then wait for the worker to finish.
+	 */
+	WRITE_ONCE(pool->stopping, true);
 	cancel_delayed_work_sync(&pool->waker);
 	cancel_delayed_work_sync(&pool->no_space_timeout);
-	flush_workqueue(pool->wq);
+	drain_workqueue(pool->wq);
 	if (pool->mode < VDISK_MODE_RO)
 		vdisk_pool_commit(pool);
 	vdisk_pool_free(pool);

@@ -109,6 +109,7 @@ struct vdisk_pool {
 	u64 low_water_blocks;
 	bool low_water_raised;
 	bool suspended;
+	bool stopping;			/* last reference gone: no more reclaim */
 
 	struct workqueue_struct *wq;
 	struct work_struct worker;
