@@ -35,6 +35,13 @@ run_checked() {
 }
 
 META=$(vm_disk 0) DATA=$(vm_disk 1)
+POOL=/dev/mapper/demo-pool
+
+show_pool() {
+	run_checked dmsetup status demo-pool
+	say "(fields: transaction id, used/total metadata blocks, used/total data" \
+		"blocks, mode, reason, features, needs_check)"
+}
 
 step_module() {
 	step "1. Load dm-vdisk"
@@ -47,42 +54,110 @@ step_module() {
 
 step_pool() {
 	step "2. Create a pool"
-	say "Metadata on $META, data on $DATA, 64 KiB data blocks (128 sectors)," \
+	say "Metadata on $META, data on $DATA, 4 KiB data blocks (8 sectors)," \
 		"and a low-water mark of 1024 blocks that raises an event when free" \
-		"space runs low.  The table length is the data device's size."
-	data_sectors=$(blockdev --getsz "$DATA")
+		"space runs low.  The metadata device is zeroed, so the pool formats" \
+		"it on this first load.  The table length is the data device's size."
 	run_checked dmsetup create demo-pool \
-		--table "0 $data_sectors vdisk-pool $META $DATA 128 1024 1 error_if_no_space"
-	run_checked dmsetup table demo-pool
-	run_checked dmsetup status demo-pool
+		--table "0 $(blockdev --getsz "$DATA") vdisk-pool $META $DATA 8 1024 1 error_if_no_space"
+	show_pool
 }
 
 step_vdisks() {
 	step "3. One vdisk per VM"
-	say "Each VM gets a vdisk: a number inside the pool, and a size that may" \
+	say "Each VM disk is a numbered vdisk inside the pool (create_vdisk), made" \
+		"visible by a vdisk table whose length is the disk's size; it may" \
 		"exceed the pool's real capacity (thin provisioning).  Here two 10 GiB" \
-		"disks on a 4 GiB pool."
-	run_checked dmsetup create demo-web --table "0 $(to_sectors 10G) vdisk /dev/mapper/demo-pool 1"
-	run_checked dmsetup create demo-db --table "0 $(to_sectors 10G) vdisk /dev/mapper/demo-pool 2"
-	run_checked dmsetup table
+		"disks, 'web' (vdisk 1) and 'db' (vdisk 2), on a 4 GiB pool."
+	run_checked dmsetup message demo-pool 0 create_vdisk 1
+	run_checked dmsetup message demo-pool 0 create_vdisk 2
+	run_checked dmsetup create demo-web --table "0 $(to_sectors 10G) vdisk $POOL 1"
+	run_checked dmsetup create demo-db --table "0 $(to_sectors 10G) vdisk $POOL 2"
 	run_checked blockdev --getsize64 /dev/mapper/demo-web
+}
+
+step_writes() {
+	step "4. The VMs write"
+	say "Only written blocks take space: 64 MiB on web, 16 MiB on db.  The vdisk" \
+		"status shows mapped blocks and per-VM I/O counters (mapped," \
+		"exclusive, shared, highest mapped sector, reads, writes, read bytes," \
+		"write bytes, discards, flushes)."
+	run_checked dd if=/dev/urandom of=/tmp/web.img bs=1M count=64 status=none
+	run_checked dd if=/tmp/web.img of=/dev/mapper/demo-web bs=1M oflag=direct conv=fsync status=none
+	run_checked dd if=/dev/urandom of=/dev/mapper/demo-db bs=1M count=16 oflag=direct conv=fsync status=none
 	run_checked dmsetup status demo-web
+	run_checked dmsetup status demo-db
+	show_pool
+	web_sum=$(dd if=/dev/mapper/demo-web bs=1M count=64 iflag=direct status=none | sha256sum | cut -c1-16)
+	say "web's first 64 MiB: sha256 $web_sum..."
 }
 
-step_next() {
-	step "4. Coming next"
-	say "The pool's metadata engine (mapping, copy-on-write snapshots, space" \
-		"accounting) is being built; until it lands the pool reports" \
-		"read-only status and vdisks read as zeros.  Snapshots, per-VM stats," \
-		"dedup, compression and replication will appear here as they arrive."
+step_snapshot() {
+	step "5. Snapshot web, instantly"
+	say "create_snap makes vdisk 3 a snapshot of vdisk 1: it shares every block," \
+		"so it costs a few metadata blocks whatever the disk's size.  Suspend the" \
+		"origin around it so no write is in flight (as with dm-thin)."
+	run_checked dmsetup suspend demo-web
+	run_checked dmsetup message demo-pool 0 create_snap 3 1
+	run_checked dmsetup resume demo-web
+	show_pool
 }
 
-step_cleanup() {
-	step "5. Tear down"
+step_overwrite() {
+	step "6. web keeps writing; the snapshot does not change"
+	say "Overwriting 8 MiB of web copies only the blocks written (4 KiB each)." \
+		"The snapshot, activated as its own device, still reads the old data."
+	run_checked dd if=/dev/urandom of=/dev/mapper/demo-web bs=1M count=8 seek=8 oflag=direct conv=fsync status=none
+	run_checked dmsetup create demo-web-snap --table "0 $(to_sectors 10G) vdisk $POOL 3"
+	snap_sum=$(dd if=/dev/mapper/demo-web-snap bs=1M count=64 iflag=direct status=none | sha256sum | cut -c1-16)
+	new_sum=$(dd if=/dev/mapper/demo-web bs=1M count=64 iflag=direct status=none | sha256sum | cut -c1-16)
+	say "snapshot: sha256 $snap_sum...  (taken: $web_sum...)"
+	say "web now:  sha256 $new_sum..."
+	if [ "$snap_sum" != "$web_sum" ] || [ "$new_sum" = "$web_sum" ]; then
+		say "UNEXPECTED: the snapshot must keep the old content and web must differ"
+		failed=1
+	fi
+	show_pool
+}
+
+step_clone() {
+	step "7. A clone for a second VM"
+	say "Any snapshot can be written: that makes it a clone.  A test VM boots" \
+		"from a clone of the snapshot (vdisk 4) and writes 4 MiB of its own."
+	run_checked dmsetup message demo-pool 0 create_snap 4 3
+	run_checked dmsetup create demo-test --table "0 $(to_sectors 10G) vdisk $POOL 4"
+	run_checked dd if=/dev/zero of=/dev/mapper/demo-test bs=1M count=4 oflag=direct conv=fsync status=none
+	run_checked dmsetup status demo-test
+	show_pool
+}
+
+step_delete() {
+	step "8. Delete the clone and the snapshot"
+	say "delete returns at once; the blocks no other vdisk shares are freed in" \
+		"the background and show up as free in the pool status."
+	run_checked dmsetup remove demo-test
+	run_checked dmsetup remove demo-web-snap
+	run_checked dmsetup message demo-pool 0 delete 4
+	run_checked dmsetup message demo-pool 0 delete 3
+	sleep 2
+	show_pool
+}
+
+step_check() {
+	step "9. Check the metadata"
+	say "Deactivate everything (the pool commits), then vdisk-check walks every" \
+		"block of the metadata and rebuilds every reference count."
 	run_checked dmsetup remove demo-db
 	run_checked dmsetup remove demo-web
 	run_checked dmsetup remove demo-pool
+	run_checked vdisk-check "$META"
+}
+
+step_cleanup() {
+	step "10. Unload"
 	run_checked modprobe -r dm-vdisk
+	say "Coming next: vdiskctl (names, per-VM stats, events), dedup against an" \
+		"SSD tier, compression and replication."
 }
 
 # Keep informational kernel messages off the console during the demo;
@@ -92,7 +167,12 @@ dmesg -n 5
 step_module
 step_pool
 step_vdisks
-step_next
+step_writes
+step_snapshot
+step_overwrite
+step_clone
+step_delete
+step_check
 step_cleanup
 
 if [ "$failed" = 0 ]; then
