@@ -18,6 +18,11 @@
  *                           VDISK_DISCARD_STEP, re-queueing itself between
  *                           steps so that other bios keep flowing; discards
  *                           for the freed blocks go down after the commit
+ *   write-zeroes            zero the partial blocks at its edges (an
+ *                           unmapped edge already reads as zeros; an
+ *                           exclusive one is zeroed in place; a shared one
+ *                           goes through copy-on-write with zeros merged
+ *                           in), then unmap the whole blocks like a discard
  *   PREFLUSH                commit (data device flush + metadata), then go on
  *   FUA                     complete only after a commit covers its mapping
  *
@@ -95,6 +100,14 @@ int vdisk_bio_map(struct vdisk *vd, struct bio *bio)
 		return DM_MAPIO_KILL;
 	if (op_is_discard(bio->bi_opf)) {
 		vb->discard_pos = (vb->vsector + pool->block_sectors - 1) >> pool->block_shift;
+		vdisk_defer_bio(pool, bio);
+		return DM_MAPIO_SUBMITTED;
+	}
+	if (bio_op(bio) == REQ_OP_WRITE_ZEROES) {
+		if (mode == VDISK_MODE_RO)
+			return DM_MAPIO_KILL;
+		vb->discard_pos = (vb->vsector + pool->block_sectors - 1) >> pool->block_shift;
+		vb->wz_stage = VDISK_WZ_HEAD;
 		vdisk_defer_bio(pool, bio);
 		return DM_MAPIO_SUBMITTED;
 	}
@@ -342,6 +355,19 @@ static void prov_merge(struct vdisk_prov *p)
 	struct bvec_iter iter;
 	struct bio_vec bv;
 
+	if (bio_op(p->bio) == REQ_OP_WRITE_ZEROES) {
+		/* Zero the edge being written instead of copying a payload. */
+		unsigned int end = off + (vb->zero_sectors << SECTOR_SHIFT);
+
+		while (off < end) {
+			unsigned int po = off & (PAGE_SIZE - 1);
+			unsigned int n = min_t(unsigned int, end - off, PAGE_SIZE - po);
+
+			memzero_page(p->pages[off >> PAGE_SHIFT], po, n);
+			off += n;
+		}
+		return;
+	}
 	bio_for_each_segment(bv, p->bio, iter) {
 		unsigned int done = 0;
 
@@ -397,6 +423,55 @@ static void complete_write(struct vdisk_pool *pool, struct bio *bio, blk_status_
 	bio_done(bio, status);
 }
 
+/* A write-zeroes edge is done: go on with the next step. */
+static void wz_next(struct vdisk_pool *pool, struct bio *bio)
+{
+	vdisk_bio_data(bio)->wz_stage++;
+	vdisk_defer_bio(pool, bio);
+}
+
+static void wz_zero_endio(struct bio *aux)
+{
+	struct bio *bio = aux->bi_private;
+	struct vdisk_bio *vb = vdisk_bio_data(bio);
+	struct vdisk_pool *pool = vb->vd->pool;
+	blk_status_t status = aux->bi_status;
+
+	bio_put(aux);
+	vdisk_io_exit(pool, vb->epoch);
+	vb->epoch = -1;
+	if (status)
+		bio_done(bio, status);
+	else
+		wz_next(pool, bio);
+}
+
+/*
+ * Zero a write-zeroes edge in @block, which this vdisk owns alone: only the
+ * edge's sectors are written, so writes to the rest of the block that the
+ * fast path sends there meanwhile are not disturbed.  The caller entered
+ * the in-flight epoch (vb->epoch); the completion leaves it.
+ */
+static void wz_zero_in_place(struct vdisk_pool *pool, struct bio *bio, vd_blk_t block)
+{
+	struct vdisk_bio *vb = vdisk_bio_data(bio);
+	unsigned int len = vb->zero_sectors << SECTOR_SHIFT;
+	unsigned int n, nr_pages = DIV_ROUND_UP(len, PAGE_SIZE);
+	struct bio *aux;
+
+	aux = bio_alloc_bioset(pool->data_bdev, nr_pages, REQ_OP_WRITE, GFP_NOIO, &pool->bs);
+	aux->bi_iter.bi_sector = (block << pool->block_shift) |
+				 (vb->vsector & (pool->block_sectors - 1));
+	while (len) {
+		n = min_t(unsigned int, len, PAGE_SIZE);
+		__bio_add_page(aux, ZERO_PAGE(0), n, 0);
+		len -= n;
+	}
+	aux->bi_end_io = wz_zero_endio;
+	aux->bi_private = bio;
+	submit_bio_noacct(aux);
+}
+
 /* Data of a provisioned block is on the data device (or failed). */
 static void prov_finish(struct vdisk_pool *pool, struct vdisk_prov *p)
 {
@@ -437,14 +512,18 @@ static void prov_finish(struct vdisk_pool *pool, struct vdisk_prov *p)
 	vdisk_cell_unlock(pool, vd, vb->vblock);
 	vb->holds_cell = false;
 	prov_free(p);
-	complete_write(pool, bio, status);
+	if (bio_op(bio) == REQ_OP_WRITE_ZEROES && !status)
+		wz_next(pool, bio);
+	else
+		complete_write(pool, bio, status);
 }
 
 static void start_prov(struct vdisk_pool *pool, struct bio *bio, vd_blk_t new_block,
 		       bool has_old, vd_blk_t old_block)
 {
 	struct vdisk_bio *vb = vdisk_bio_data(bio);
-	bool whole = !(vb->vsector & (pool->block_sectors - 1)) &&
+	bool whole = bio_op(bio) == REQ_OP_WRITE &&
+		     !(vb->vsector & (pool->block_sectors - 1)) &&
 		     bio_sectors(bio) == pool->block_sectors;
 	unsigned int i, nr_pages = whole ? 0 :
 		DIV_ROUND_UP(pool->block_sectors << SECTOR_SHIFT, PAGE_SIZE);
@@ -513,6 +592,7 @@ static void process_write(struct vdisk_pool *pool, struct bio *bio)
 {
 	struct vdisk_bio *vb = vdisk_bio_data(bio);
 	struct vdisk *vd = vb->vd;
+	bool wz = bio_op(bio) == REQ_OP_WRITE_ZEROES;
 	vd_blk_t block, new_block;
 	bool excl, has_old;
 	u64 m;
@@ -530,11 +610,18 @@ static void process_write(struct vdisk_pool *pool, struct bio *bio)
 		vb->epoch = vdisk_io_enter(pool);
 		r = worker_lookup(pool, vd, vb->vblock, &block, &excl);
 		if (!r && excl) {
-			issue_direct(pool, bio, block);
+			if (wz)
+				wz_zero_in_place(pool, bio, block);
+			else
+				issue_direct(pool, bio, block);
 			return;
 		}
 		vdisk_io_exit(pool, vb->epoch);
 		vb->epoch = -1;
+		if (wz && r == -ENODATA) {
+			wz_next(pool, bio);	/* an unmapped edge reads as zeros */
+			return;
+		}
 		if (r && r != -ENODATA) {
 			bio_io_error(bio);
 			return;
@@ -559,13 +646,23 @@ static void process_write(struct vdisk_pool *pool, struct bio *bio)
 		up_write(&pool->md_lock);
 		vdisk_cell_unlock(pool, vd, vb->vblock);
 		vb->holds_cell = false;
-		issue_direct(pool, bio, block);
+		if (wz)
+			wz_zero_in_place(pool, bio, block);
+		else
+			issue_direct(pool, bio, block);
 		return;
 	}
 	r = vd_pool_lookup(pool->pmd, vd->id, vb->vblock, &m);
 	has_old = !r;
 	if (r && r != -ENODATA)
 		goto bad_meta;
+	if (wz && !has_old) {
+		up_write(&pool->md_lock);
+		vdisk_cell_unlock(pool, vd, vb->vblock);
+		vb->holds_cell = false;
+		wz_next(pool, bio);
+		return;
+	}
 	r = vd_pool_alloc_data_block(pool->pmd, &new_block);
 	if (r == -ENOSPC) {
 		up_write(&pool->md_lock);
@@ -597,7 +694,9 @@ static void process_discard(struct vdisk_pool *pool, struct bio *bio)
 {
 	struct vdisk_bio *vb = vdisk_bio_data(bio);
 	struct vdisk *vd = vb->vd;
-	u64 end = (vb->vsector + bio_sectors(bio)) >> pool->block_shift;
+	/* From the bio: a write-zeroes bio moved vsector to its edges. */
+	u64 end = (dm_target_offset(vd->ti, bio->bi_iter.bi_sector) + bio_sectors(bio)) >>
+		  pool->block_shift;
 	u64 step_end;
 	int r = 0;
 
@@ -630,6 +729,48 @@ static void process_discard(struct vdisk_pool *pool, struct bio *bio)
 		vdisk_defer_bio(pool, bio);	/* let other bios run between steps */
 	else
 		bio_endio(bio);
+}
+
+/* ---------------- worker: write-zeroes ---------------- */
+
+/*
+ * One step of a write-zeroes bio (see VDISK_WZ_*): each edge step ends by
+ * re-queueing the bio for the next one (wz_next), the last is a discard.
+ */
+static void process_write_zeroes(struct vdisk_pool *pool, struct bio *bio)
+{
+	struct vdisk_bio *vb = vdisk_bio_data(bio);
+	sector_t mask = pool->block_sectors - 1;
+	sector_t start = dm_target_offset(vb->vd->ti, bio->bi_iter.bi_sector);
+	sector_t end = start + bio_sectors(bio);
+	sector_t edge = 0, edge_end = 0;
+
+	if (vb->wz_stage == VDISK_WZ_HEAD) {
+		if (start & mask) {
+			edge = start;
+			edge_end = min(end, (start | mask) + 1);
+		} else {
+			vb->wz_stage = VDISK_WZ_TAIL;
+		}
+	}
+	if (vb->wz_stage == VDISK_WZ_TAIL) {
+		/* Unless the head step already covered the tail's block. */
+		if ((end & mask) && (!(start & mask) ||
+				     (start >> pool->block_shift) != (end >> pool->block_shift))) {
+			edge = end & ~mask;
+			edge_end = end;
+		} else {
+			vb->wz_stage = VDISK_WZ_WHOLE;
+		}
+	}
+	if (vb->wz_stage == VDISK_WZ_WHOLE) {
+		process_discard(pool, bio);
+		return;
+	}
+	vb->vsector = edge;
+	vb->vblock = edge >> pool->block_shift;
+	vb->zero_sectors = edge_end - edge;
+	process_write(pool, bio);
 }
 
 /* ---------------- the worker ---------------- */
@@ -672,6 +813,8 @@ static void process_deferred(struct vdisk_pool *pool)
 		}
 		if (op_is_discard(bio->bi_opf))
 			process_discard(pool, bio);
+		else if (bio_op(bio) == REQ_OP_WRITE_ZEROES)
+			process_write_zeroes(pool, bio);
 		else if (bio_op(bio) == REQ_OP_READ)
 			process_read(pool, bio);
 		else

@@ -194,6 +194,13 @@ static int vdisk_pool_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	ti->private = pc;
 	ti->num_flush_bios = 1;
 	ti->flush_supported = true;
+	/*
+	 * Passed to the data device like everything else.  Offering it lets
+	 * the vdisks offer WRITE_ZEROES: device-mapper (6.1) turns it off for
+	 * a table unless every device under it (for a vdisk, the pool
+	 * device) has a non-zero write-zeroes limit.
+	 */
+	ti->num_write_zeroes_bios = 1;
 	return 0;
 
 bad_pool:

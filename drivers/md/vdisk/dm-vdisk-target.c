@@ -133,6 +133,8 @@ static int vdisk_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	ti->flush_supported = true;
 	ti->accounts_remapped_io = true;
 	ti->per_io_data_size = sizeof(struct vdisk_bio);
+	/* Unmaps whole blocks and zeroes the edges (dm-vdisk-io.c). */
+	ti->num_write_zeroes_bios = 1;
 	if (!pool->features.ignore_discard) {
 		ti->num_discard_bios = 1;
 		ti->discards_supported = true;
@@ -272,6 +274,8 @@ static void vdisk_io_hints(struct dm_target *ti, struct queue_limits *limits)
 	limits->discard_granularity = block_bytes;
 	limits->max_discard_sectors = UINT_MAX >> SECTOR_SHIFT;
 	limits->max_hw_discard_sectors = limits->max_discard_sectors;
+	/* The vdisk handles write-zeroes itself, whatever the data device's limit. */
+	limits->max_write_zeroes_sectors = UINT_MAX >> SECTOR_SHIFT;
 	blk_limits_io_min(limits, min_t(unsigned int, block_bytes, 4096));
 	blk_limits_io_opt(limits, block_bytes);
 }
@@ -290,7 +294,7 @@ static int vdisk_iterate_devices(struct dm_target *ti,
 
 struct target_type vdisk_target = {
 	.name = "vdisk",
-	.version = {0, 2, 0},
+	.version = {0, 3, 0},
 	.module = THIS_MODULE,
 	.ctr = vdisk_ctr,
 	.dtr = vdisk_dtr,

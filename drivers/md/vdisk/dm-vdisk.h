@@ -176,6 +176,17 @@ struct vdisk {
 	atomic_long_t cache_entries;
 };
 
+/*
+ * Steps of a WRITE_ZEROES bio in the worker: zero the partial block at its
+ * head, then the one at its tail (vsector/vblock/zero_sectors describe the
+ * edge being zeroed), then unmap the whole blocks like a discard.
+ */
+enum {
+	VDISK_WZ_HEAD,
+	VDISK_WZ_TAIL,
+	VDISK_WZ_WHOLE,
+};
+
 /* Per-bio state of a vdisk bio (ti->per_io_data_size). */
 struct vdisk_bio {
 	struct vdisk *vd;
@@ -185,6 +196,8 @@ struct vdisk_bio {
 	sector_t vsector;		/* sector inside the vdisk */
 	u64 vblock;
 	u64 discard_pos;		/* next block of a large discard */
+	u8 wz_stage;			/* write-zeroes: VDISK_WZ_* step */
+	sector_t zero_sectors;		/* write-zeroes: length of the edge */
 	bio_end_io_t *saved_end_io;
 	void *saved_private;
 	unsigned long queued_at;	/* jiffies, for the no-space timeout */
