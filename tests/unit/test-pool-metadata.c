@@ -45,8 +45,16 @@ static int t_vdisk_and_mappings(void)
 	CHECK(vd_pool_create_vdisk(P.pmd, 1, 8000) == -EEXIST);
 	CHECK(vd_pool_lookup(P.pmd, 1, 5, &m) == -ENODATA);
 	CHECK(vd_pool_lookup(P.pmd, 9, 5, &m) == -ENOENT);
+	CHECK(vd_pool_highest_mapped(P.pmd, 1, &n) == -ENODATA);
+	CHECK(vd_pool_highest_mapped(P.pmd, 9, &n) == -ENOENT);
 	CHECK(vd_pool_insert_new(P.pmd, 9, 5, &pb) == -ENOENT);
 	CHECK_R(vd_pool_insert_new(P.pmd, 1, 5, &pb));
+	CHECK_R(vd_pool_highest_mapped(P.pmd, 1, &n));
+	CHECK(n == 5);
+	CHECK_R(vd_pool_insert_new(P.pmd, 1, 2, &pb2));
+	CHECK_R(vd_pool_highest_mapped(P.pmd, 1, &n));
+	CHECK(n == 5);
+	CHECK_R(vd_pool_remove(P.pmd, 1, 2));
 	CHECK_R(vd_pool_lookup(P.pmd, 1, 5, &m));
 	CHECK(VD_MAP_BLOCK(m) == pb);
 	/* Overwrite: the old block loses its reference. */
@@ -58,6 +66,7 @@ static int t_vdisk_and_mappings(void)
 	CHECK(i.mapped_blocks == 1 && i.size_sectors == 8000 && i.origin_id == VD_DISK_NO_ORIGIN);
 	CHECK(vd_pool_remove(P.pmd, 1, 7) == -ENODATA);
 	CHECK_R(vd_pool_remove(P.pmd, 1, 5));
+	CHECK(vd_pool_highest_mapped(P.pmd, 1, &n) == -ENODATA);
 	CHECK_R(vd_pool_remove_range(P.pmd, 1, 0, 1000, &n));
 	CHECK(n == 0);
 	CHECK_R(vd_pool_commit(P.pmd));

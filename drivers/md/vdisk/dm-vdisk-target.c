@@ -241,19 +241,30 @@ static void vdisk_status(struct dm_target *ti, status_type_t type,
 	struct vd_pool_vdisk_info info;
 	struct vdisk_counters c;
 	unsigned int sz = 0;
-	int r;
+	u64 top;
+	int r, rt;
 
 	switch (type) {
 	case STATUSTYPE_INFO:
 		down_read(&vd->pool->md_lock);
 		r = vd_pool_get_details(vd->pool->pmd, vd->id, &info);
+		rt = r ? r : vd_pool_highest_mapped(vd->pool->pmd, vd->id, &top);
 		up_read(&vd->pool->md_lock);
-		if (r) {
+		if (r || (rt && rt != -ENODATA)) {
 			DMEMIT("Fail");
 			break;
 		}
 		vdisk_sum_counters(vd, &c);
-		DMEMIT("%llu - - - %llu %llu %llu %llu %llu %llu", info.mapped_blocks,
+		/*
+		 * The exclusive/shared counts would need a reference count
+		 * lookup for every mapped block on each status call: "-".
+		 */
+		DMEMIT("%llu - - ", info.mapped_blocks);
+		if (rt)
+			DMEMIT("-");
+		else
+			DMEMIT("%llu", (top + 1) << vd->pool->block_shift);
+		DMEMIT(" %llu %llu %llu %llu %llu %llu",
 		       c.reads, c.writes, c.read_bytes, c.write_bytes, c.discards,
 		       c.flushes);
 		break;

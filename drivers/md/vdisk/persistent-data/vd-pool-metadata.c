@@ -1091,6 +1091,18 @@ int vd_pool_lookup(struct vd_pool_metadata *pmd, u64 id, u64 vblock, u64 *mappin
 	return check_mapping(pmd, id, vblock, *mapping);
 }
 
+int vd_pool_highest_mapped(struct vd_pool_metadata *pmd, u64 id, u64 *vblock)
+{
+	struct vd_ref root;
+	__le64 le;
+	int r;
+
+	r = read_vdisk(pmd, id, &root, NULL);
+	if (r)
+		return r == -ENODATA ? -ENOENT : r;
+	return vd_btree_lookup_prev(&pmd->map_info, root, U64_MAX, vblock, &le);
+}
+
 int vd_pool_alloc_data_block(struct vd_pool_metadata *pmd, vd_blk_t *pblock)
 {
 	int r = check_writable(pmd);

@@ -13,7 +13,8 @@
  * Concurrency contract: the caller serialises every call that changes
  * metadata (create/snap/delete/insert/remove/commit/abort/reclaim/resize/
  * set_*, reserve/release) against every other call, e.g. with a
- * rw_semaphore held for write.  vd_pool_lookup(), vd_pool_get_details(),
+ * rw_semaphore held for write.  vd_pool_lookup(), vd_pool_highest_mapped(),
+ * vd_pool_get_details(),
  * vd_pool_get_usage(), vd_pool_get_transaction_id() and
  * vd_pool_iterate_vdisks() only read and may run concurrently with each
  * other under the same semaphore held for read.
@@ -105,6 +106,11 @@ int vd_pool_get_metadata_snap(struct vd_pool_metadata *pmd, vd_blk_t *blocknr);
 
 /* Mapping value (VD_MAP_*) or -ENODATA; -EILSEQ for an invalid value. */
 int vd_pool_lookup(struct vd_pool_metadata *pmd, u64 id, u64 vblock, u64 *mapping);
+/*
+ * The highest mapped vblock of vdisk @id (one prev-key lookup, O(tree
+ * depth)); -ENODATA if it maps nothing, -ENOENT if there is no such vdisk.
+ */
+int vd_pool_highest_mapped(struct vd_pool_metadata *pmd, u64 id, u64 *vblock);
 /* A new data block with count 1, owned by the caller until inserted. */
 int vd_pool_alloc_data_block(struct vd_pool_metadata *pmd, vd_blk_t *pblock);
 /* Drop a reference the caller owns (e.g. an allocated block not inserted). */
