@@ -101,6 +101,13 @@ void vd_node_init(struct vd_btree_node_header *n, bool leaf, u32 value_size);
 /* Read-lock a node and check it fits @info (value size of leaves). */
 int vd_btree_read_node(struct vd_btree_info *info, struct vd_ref b, struct vd_block **result);
 
+/*
+ * vd_btree_read_node() plus vd_node_check_bounds(): the node's keys must lie
+ * in [@lo, @hi], the range its parent gives it.  Unlocked again on failure.
+ */
+int vd_btree_read_node_in_range(struct vd_btree_info *info, struct vd_ref b,
+				u64 lo, u64 hi, struct vd_block **result);
+
 /* What callers deciding how to descend need to know of a child node. */
 struct vd_node_shape {
 	u32 nr_entries;

@@ -255,14 +255,9 @@ static int iterate_rec(struct vd_btree_info *info, struct vd_ref b, u64 lo, u64 
 
 	if (depth >= VD_BTREE_MAX_DEPTH)
 		return -EILSEQ;
-	r = vd_btree_read_node(info, b, &blk);
+	r = vd_btree_read_node_in_range(info, b, lo, hi, &blk);
 	if (r)
 		return r;
-	r = vd_node_check_bounds(blk, lo, hi);
-	if (r) {
-		vd_tm_unlock(info->tm, blk);
-		return r;
-	}
 	n = vd_node(blk);
 	nr = (int)vd_node_nr(n);
 	i = vd_node_lower_bound(n, begin);

@@ -78,6 +78,19 @@ int vd_btree_read_node(struct vd_btree_info *info, struct vd_ref b, struct vd_bl
 	return r;
 }
 
+int vd_btree_read_node_in_range(struct vd_btree_info *info, struct vd_ref b,
+				u64 lo, u64 hi, struct vd_block **result)
+{
+	int r = vd_btree_read_node(info, b, result);
+
+	if (r)
+		return r;
+	r = vd_node_check_bounds(*result, lo, hi);
+	if (r)
+		vd_tm_unlock(info->tm, *result);
+	return r;
+}
+
 int vd_btree_node_shape(struct vd_btree_info *info, struct vd_ref b,
 			struct vd_node_shape *shape)
 {
@@ -191,15 +204,10 @@ int vd_btree_lookup(struct vd_btree_info *info, struct vd_ref root, u64 key, voi
 	int i, r;
 
 	for (depth = 0; depth < VD_BTREE_MAX_DEPTH; depth++) {
-		r = vd_btree_read_node(info, root, &b);
+		r = vd_btree_read_node_in_range(info, root, lo, hi, &b);
 		if (r)
 			return r;
 		n = vd_node(b);
-		r = vd_node_check_bounds(b, lo, hi);
-		if (r) {
-			vd_tm_unlock(info->tm, b);
-			return r;
-		}
 		i = vd_node_lower_bound(n, key);
 		if (i < 0 || (vd_node_is_leaf(n) && vd_node_key(n, i) != key)) {
 			vd_tm_unlock(info->tm, b);
@@ -232,14 +240,9 @@ static int lookup_near(struct vd_btree_info *info, struct vd_ref b, u64 lo, u64 
 		pr_err("vdisk: btree too deep at block %llu\n", (unsigned long long)b.nr);
 		return -EILSEQ;
 	}
-	r = vd_btree_read_node(info, b, &blk);
+	r = vd_btree_read_node_in_range(info, b, lo, hi, &blk);
 	if (r)
 		return r;
-	r = vd_node_check_bounds(blk, lo, hi);
-	if (r) {
-		vd_tm_unlock(info->tm, blk);
-		return r;
-	}
 	n = vd_node(blk);
 	nr = (int)vd_node_nr(n);
 	i = vd_node_lower_bound(n, key);
