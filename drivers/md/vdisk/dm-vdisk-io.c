@@ -243,18 +243,26 @@ static void no_space(struct vdisk_pool *pool, struct bio *bio)
 			 VDISK_NO_SPACE_TIMEOUT_SECS * HZ);
 }
 
+/* Move every bio of @list (one of the pool's lists under pool->lock) to @out. */
+static void take_pool_bios(struct vdisk_pool *pool, struct bio_list *list,
+			   struct bio_list *out)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&pool->lock, flags);
+	*out = *list;
+	bio_list_init(list);
+	spin_unlock_irqrestore(&pool->lock, flags);
+}
+
 void vdisk_no_space_timeout(struct work_struct *ws)
 {
 	struct vdisk_pool *pool = container_of(to_delayed_work(ws), struct vdisk_pool,
 					       no_space_timeout);
 	struct bio_list bios;
 	struct bio *bio;
-	unsigned long flags;
 
-	spin_lock_irqsave(&pool->lock, flags);
-	bios = pool->retry_on_resize;
-	bio_list_init(&pool->retry_on_resize);
-	spin_unlock_irqrestore(&pool->lock, flags);
+	take_pool_bios(pool, &pool->retry_on_resize, &bios);
 	if (bio_list_empty(&bios))
 		return;
 	DMERR("pool %s: no data space for %u s: failing queued writes until the data device grows",
@@ -794,12 +802,8 @@ static void process_deferred(struct vdisk_pool *pool)
 {
 	struct bio_list bios;
 	struct bio *bio;
-	unsigned long flags;
 
-	spin_lock_irqsave(&pool->lock, flags);
-	bios = pool->deferred_bios;
-	bio_list_init(&pool->deferred_bios);
-	spin_unlock_irqrestore(&pool->lock, flags);
+	take_pool_bios(pool, &pool->deferred_bios, &bios);
 
 	while ((bio = bio_list_pop(&bios))) {
 		if (READ_ONCE(pool->mode) == VDISK_MODE_FAIL) {
@@ -848,12 +852,8 @@ static void complete_commit_waiters(struct vdisk_pool *pool, int r)
 {
 	struct bio_list bios;
 	struct bio *bio;
-	unsigned long flags;
 
-	spin_lock_irqsave(&pool->lock, flags);
-	bios = pool->commit_waiters;
-	bio_list_init(&pool->commit_waiters);
-	spin_unlock_irqrestore(&pool->lock, flags);
+	take_pool_bios(pool, &pool->commit_waiters, &bios);
 	while ((bio = bio_list_pop(&bios))) {
 		vdisk_bio_data(bio)->commit_before_endio = false;
 		bio_done(bio, r ? BLK_STS_IOERR : BLK_STS_OK);
