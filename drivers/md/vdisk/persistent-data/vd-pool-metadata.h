@@ -157,6 +157,23 @@ int vd_pool_set_size(struct vd_pool_metadata *pmd, u64 id, u64 size_sectors);
 int vd_pool_iterate_vdisks(struct vd_pool_metadata *pmd,
 			   int (*fn)(void *context, u64 id), void *context);
 
+/*
+ * Vdisk names (the name map, VD_ROOT_NAME_MAP): a live vdisk has at most one
+ * name, unique among live vdisks; deleting a vdisk drops its name.  A valid
+ * name is 1..VD_NAME_MAX-1 bytes of [A-Za-z0-9_.+:-], not starting with '-'
+ * or '.' (vd_pool_name_valid()).
+ */
+#define VD_NAME_MAX 64
+bool vd_pool_name_valid(const char *name);
+/* Set or replace @id's name; "" removes it.  -EEXIST: another vdisk has it. */
+int vd_pool_set_name(struct vd_pool_metadata *pmd, u64 id, const char *name);
+/* @buf (VD_NAME_MAX bytes) gets the name, "" if none; -ENOENT: no vdisk @id. */
+int vd_pool_get_name(struct vd_pool_metadata *pmd, u64 id, char *buf);
+/* -ENOENT if no live vdisk has @name. */
+int vd_pool_find_name(struct vd_pool_metadata *pmd, const char *name, u64 *id);
+/* One more than the highest id ever used (live or deleted), 0 for none. */
+int vd_pool_next_free_id(struct vd_pool_metadata *pmd, u64 *id);
+
 struct vd_pool_usage {
 	u64 data_block_size;		/* sectors */
 	u64 nr_data_blocks;
