@@ -212,6 +212,9 @@ struct vd_sm_index_entry {
 
 #define VD_DISK_FLAG_SNAPSHOT		(1U << 0)	/* created by snapshot */
 #define VD_DISK_FLAG_DELETING		(1U << 1)
+/* Kept for the user (vd_pool_set_user_flags()): activate at pool start. */
+#define VD_DISK_FLAG_AUTO_ACTIVATE	(1U << 2)
+#define VD_DISK_FLAG_USER_MASK		(VD_DISK_FLAG_AUTO_ACTIVATE)
 
 /*
  * Values of the vdisks tree (key = vdisk id) and of the pending-deletion

@@ -57,11 +57,13 @@ enum vdisk_cmd {
 	 * included, with its lineage (ORIGIN_ID).  Reply: POOL_NAME, VDISK_*
 	 */
 	VDISK_CMD_VDISK_GET,
-	/* POOL_NAME, VDISK_NAME, VDISK_SIZE [, VDISK_ID] -> the new vdisk */
+	/* POOL_NAME, VDISK_NAME, VDISK_SIZE [, VDISK_ID] [, VDISK_FLAGS]
+	 * -> the new vdisk
+	 */
 	VDISK_CMD_VDISK_NEW,
 	/*
 	 * POOL_NAME, SNAPSHOTS (nest of SNAPSHOT nests, each SNAP_ORIGIN +
-	 * VDISK_NAME): every snapshot in one transaction, all or none.  The
+	 * VDISK_NAME [+ VDISK_FLAGS]): every snapshot in one transaction, all or none.  The
 	 * caller suspends the origins (see the admin guide).  Reply: one
 	 * VDISK_GET-style message per snapshot, in request order.
 	 */
@@ -69,7 +71,7 @@ enum vdisk_cmd {
 	/* POOL_NAME + (VDISK_NAME | VDISK_ID).  Refused (-EBUSY) while active. */
 	VDISK_CMD_VDISK_DEL,
 	/* POOL_NAME + (VDISK_NAME | VDISK_ID) [, VDISK_SIZE (grow only)]
-	 * [, VDISK_NEW_NAME] -> the vdisk after the change.
+	 * [, VDISK_NEW_NAME] [, VDISK_FLAGS] -> the vdisk after the change.
 	 */
 	VDISK_CMD_VDISK_SET,
 	/* dumpit: active vdisks (of POOL_NAME / VDISK_NAME if given):
@@ -172,6 +174,13 @@ enum vdisk_pool_mode_uapi {
 /* VDISK_ATTR_VDISK_FLAGS */
 #define VDISK_F_SNAPSHOT	(1U << 0)	/* made by a snapshot */
 #define VDISK_F_ACTIVE		(1U << 1)	/* a vdisk table maps it */
+/*
+ * Stored in the metadata; the only flag a request may set (VDISK_NEW,
+ * SNAPSHOT nests, VDISK_SET): "vdiskctl pool activate" brings up a dm device
+ * for every vdisk that has it (disks and clones; plain snapshots do not).
+ */
+#define VDISK_F_AUTO_ACTIVATE	(1U << 2)
+#define VDISK_F_SETTABLE	(VDISK_F_AUTO_ACTIVATE)
 
 enum vdisk_metadata_snap_op {
 	VDISK_METADATA_SNAP_RESERVE = 1,

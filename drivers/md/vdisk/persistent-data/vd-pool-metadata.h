@@ -171,6 +171,20 @@ int vd_pool_set_name(struct vd_pool_metadata *pmd, u64 id, const char *name);
 int vd_pool_get_name(struct vd_pool_metadata *pmd, u64 id, char *buf);
 /* -ENOENT if no live vdisk has @name. */
 int vd_pool_find_name(struct vd_pool_metadata *pmd, const char *name, u64 *id);
+/*
+ * Flags a user may keep on a vdisk (VD_DISK_FLAG_USER_MASK bits of the
+ * details flags, e.g. VD_DISK_FLAG_AUTO_ACTIVATE): set @set, then clear @clear.
+ * -EINVAL for any bit outside the mask.
+ */
+int vd_pool_set_user_flags(struct vd_pool_metadata *pmd, u64 id, u32 set, u32 clear);
+/*
+ * Exact sharing census of vdisk @id: a mapped block is exclusive when every
+ * node on its root-to-leaf path and the data block itself have reference
+ * count 1; otherwise it is shared (with a snapshot, a clone, a deletion not
+ * yet reclaimed or a held metadata snapshot).  O(mapped blocks).
+ */
+int vd_pool_count_sharing(struct vd_pool_metadata *pmd, u64 id, u64 *exclusive,
+			  u64 *shared);
 /* One more than the highest id ever used (live or deleted), 0 for none. */
 int vd_pool_next_free_id(struct vd_pool_metadata *pmd, u64 *id);
 
