@@ -275,8 +275,12 @@ static int take_snapshots(struct vc_nl *nl, const char *pool, struct snap_req *r
 	}
 	r = vc_nl_call(nl, msg, snap_reply_fn, &reply);
 	msg = NULL;
-	if (r)
-		vc_nl_fail(nl, r, pool, "snapshot failed in pool '%s'", pool);
+	if (r && n == 1)
+		vc_nl_fail(nl, r, pool, "cannot snapshot '%s' as '%s' in pool '%s'", req[0].origin,
+			   req[0].name, pool);
+	else if (r)
+		vc_nl_fail(nl, r, pool, "cannot take the %d snapshots (%s, ...) in pool '%s'", n,
+			   req[0].name, pool);
 	else
 		rc = 0;
 resume:
