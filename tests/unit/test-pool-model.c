@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Pool-level model test: random create / snapshot / group snapshot / delete /
- * write / discard / lookup / reclaim / metadata-snapshot / abort / reopen
- * steps on many vdisks, compared after each step with an in-memory model
- * (vdisk -> vblock -> content id; a snapshot copies the map).  The data
+ * write / discard / lookup / reclaim / metadata-snapshot / abort / reopen /
+ * set name / rename / remove name / user flags / next free id steps on many
+ * vdisks, compared after each step with an in-memory model (vdisk -> vblock
+ * -> content id, name, user flags; a snapshot copies the map, not the name).  The data
  * device is modelled by content[pblock]: a block freed while still
  * referenced, then reused, shows up as a wrong content on lookup.  The
  * checker runs after every commit and must be clean.
@@ -16,8 +17,15 @@
 #define NB	96		/* vblocks per vdisk */
 #define NDATA	4096
 
+/* A small set of names, so that duplicates and renames are frequent. */
+static const char * const names[] = { "alpha", "beta", "gamma", "d-1", "e.2", "f:3" };
+#define NNAMES	ARRAY_SIZE(names)
+
 struct model {
 	bool exists[NV];
+	bool used[NV];		/* ever created (tombstones keep ids used) */
+	int name[NV];		/* index into names[], -1 = unnamed */
+	u32 flags[NV];		/* user flags */
 	u32 map[NV][NB];	/* content id, 0 = unmapped */
 };
 
@@ -36,12 +44,21 @@ static int verify_vdisk(unsigned int v)
 	unsigned int b;
 	int r;
 
+	char name[VD_NAME_MAX];
+
 	r = vd_pool_get_details(P.pmd, v, &info);
 	if (!cur.exists[v]) {
 		CHECK(r == -ENOENT);
+		CHECK(vd_pool_get_name(P.pmd, v, name) == -ENOENT);
 		return 0;
 	}
 	CHECK_R(r);
+	CHECK((info.flags & VD_DISK_FLAG_USER_MASK) == cur.flags[v]);
+	CHECK_R(vd_pool_get_name(P.pmd, v, name));
+	if (strcmp(name, cur.name[v] < 0 ? "" : names[cur.name[v]]))
+		printf("# vdisk %u: name '%s', model '%s'\n", v, name,
+		       cur.name[v] < 0 ? "" : names[cur.name[v]]);
+	CHECK(!strcmp(name, cur.name[v] < 0 ? "" : names[cur.name[v]]));
 	for (b = 0; b < NB; b++) {
 		r = vd_pool_lookup(P.pmd, v, b, &m);
 		nr_lookups++;
@@ -63,13 +80,44 @@ static int verify_vdisk(unsigned int v)
 	return 0;
 }
 
+/* The live vdisk named names[@k] in the model, or -1. */
+static int model_owner(unsigned int k)
+{
+	unsigned int v;
+
+	for (v = 0; v < NV; v++)
+		if (cur.exists[v] && cur.name[v] == (int)k)
+			return v;
+	return -1;
+}
+
+static int verify_names(void)
+{
+	unsigned int k, v;
+	u64 id, want = 0;
+	int r;
+
+	for (k = 0; k < NNAMES; k++) {
+		int o = model_owner(k);
+
+		r = vd_pool_find_name(P.pmd, names[k], &id);
+		CHECK(o < 0 ? r == -ENOENT : !r && id == (u64)o);
+	}
+	for (v = 0; v < NV; v++)
+		if (cur.used[v])
+			want = v + 1;
+	CHECK_R(vd_pool_next_free_id(P.pmd, &id));
+	CHECK(id == want);
+	return 0;
+}
+
 static int verify_all(void)
 {
 	unsigned int v;
 
 	for (v = 0; v < NV; v++)
 		CHECK_R(verify_vdisk(v));
-	return 0;
+	return verify_names();
 }
 
 static int do_commit(void)
@@ -90,7 +138,7 @@ static int do_commit(void)
 static int step(unsigned long i)
 {
 	unsigned int v = pt_below(&seed, NV), o = pt_below(&seed, NV), b, e;
-	u64 op = pt_below(&seed, 100), n;
+	u64 op = pt_below(&seed, 112), n;
 
 	if (getenv("VD_MODEL_TRACE"))
 		printf("# step %lu op %llu v %u o %u\n", i, (unsigned long long)op, v, o);
@@ -102,7 +150,9 @@ static int step(unsigned long i)
 		r = vd_pool_create_vdisk(P.pmd, v, NB * 8);
 		CHECK(r == (cur.exists[v] ? -EEXIST : 0));
 		if (!r) {
-			cur.exists[v] = true;
+			cur.exists[v] = cur.used[v] = true;
+			cur.name[v] = -1;
+			cur.flags[v] = 0;
 			memset(cur.map[v], 0, sizeof(cur.map[v]));
 		}
 	} else if (op < 8) {			/* snapshot */
@@ -116,7 +166,9 @@ static int step(unsigned long i)
 		else
 			CHECK_R(r);
 		if (!r) {
-			cur.exists[v] = true;
+			cur.exists[v] = cur.used[v] = true;
+			cur.name[v] = -1;
+			cur.flags[v] = 0;
 			memcpy(cur.map[v], cur.map[o], sizeof(cur.map[v]));
 		}
 	} else if (op < 10) {			/* group snapshot of two */
@@ -133,13 +185,16 @@ static int step(unsigned long i)
 		r = vd_pool_create_snaps(P.pmd, p, 2);
 		CHECK(ok ? r == 0 : r != 0);
 		for (k = 0; !r && k < 2; k++) {
-			cur.exists[p[k].id] = true;
+			cur.exists[p[k].id] = cur.used[p[k].id] = true;
+			cur.name[p[k].id] = -1;
+			cur.flags[p[k].id] = 0;
 			memcpy(cur.map[p[k].id], cur.map[p[k].origin_id], sizeof(cur.map[0]));
 		}
 	} else if (op < 13) {			/* delete */
 		r = vd_pool_delete_vdisk(P.pmd, v);
 		CHECK(r == (cur.exists[v] ? 0 : -ENODATA));
 		cur.exists[v] = false;
+		cur.name[v] = -1;
 	} else if (op < 55) {			/* write a run of blocks */
 		if (!cur.exists[v])
 			return 0;
@@ -189,8 +244,41 @@ static int step(unsigned long i)
 			CHECK_R(vd_pool_release_metadata_snap(P.pmd));
 		else
 			CHECK_R(vd_pool_reserve_metadata_snap(P.pmd));
-	} else {
+	} else if (op < 100) {
 		CHECK_R(verify_all());
+	} else if (op < 106) {			/* set name or rename */
+		unsigned int k = pt_below(&seed, NNAMES + 1);
+		int owner = k < NNAMES ? model_owner(k) : -1;
+
+		/* k == NNAMES: an invalid name, refused before anything else. */
+		r = vd_pool_set_name(P.pmd, v, k < NNAMES ? names[k] : ".bad");
+		if (k == NNAMES)
+			CHECK(r == -EINVAL);
+		else if (!cur.exists[v])
+			CHECK(r == -ENOENT);
+		else if (owner >= 0 && owner != (int)v)
+			CHECK(r == -EEXIST);
+		else
+			CHECK_R(r);
+		if (!r)
+			cur.name[v] = k;
+		CHECK_R(verify_names());
+	} else if (op < 108) {			/* remove the name */
+		r = vd_pool_set_name(P.pmd, v, "");
+		CHECK(r == (cur.exists[v] ? 0 : -ENOENT));
+		cur.name[v] = -1;
+	} else if (op < 110) {			/* user flags */
+		u32 set = pt_below(&seed, 2) ? VD_DISK_FLAG_AUTO_ACTIVATE : 0;
+		u32 clear = pt_below(&seed, 2) ? VD_DISK_FLAG_AUTO_ACTIVATE : 0;
+
+		if (!pt_below(&seed, 8))
+			CHECK(vd_pool_set_user_flags(P.pmd, v, VD_DISK_FLAG_SNAPSHOT, 0) == -EINVAL);
+		r = vd_pool_set_user_flags(P.pmd, v, set, clear);
+		CHECK(r == (cur.exists[v] ? 0 : -ENOENT));
+		if (!r)
+			cur.flags[v] = (cur.flags[v] | set) & ~clear;
+	} else {
+		CHECK_R(verify_names());
 	}
 	(void)i;
 	return 0;
@@ -212,6 +300,8 @@ int main(int argc, char **argv)
 	if (!seed)
 		seed = 1;
 	ok = tap_ok(pt_create(&P, 2048, NDATA, 8) == 0, "format and open a pool");
+	memset(cur.name, -1, sizeof(cur.name));
+	committed = cur;
 	for (i = 0; ok && i < nr_ops; i++) {
 		if (step(i) || (verify_each && verify_all())) {
 			printf("# failed at step %lu (seed %s)\n", i, argc > 1 ? argv[1] : "1");
