@@ -2,7 +2,8 @@
 /*
  * libFuzzer target: the input is a metadata image (zero-padded to whole
  * 4 KiB blocks, at least 16 blocks).  Open it as a pool, do a few lookups,
- * iterate mappings and read names if it opens, and run the checker.  Any crash, hang,
+ * iterate mappings, read names and count sharing if it opens, and run the
+ * checker.  Any crash, hang,
  * sanitizer report or leak is a bug.
  */
 #include <stdint.h>
@@ -39,6 +40,11 @@ static int vdisk_fn(void *context, u64 id)
 	if (!vd_pool_get_name(pmd, id, name) && name[0])
 		vd_pool_find_name(pmd, name, &m);
 	vd_pool_lookup(pmd, id, 0, &m);
+	{
+		u64 ex, sh;
+
+		vd_pool_count_sharing(pmd, id, &ex, &sh);
+	}
 	vd_pool_iterate_mappings(pmd, id, 0, U64_MAX, iter_fn, &n);
 	return 0;
 }

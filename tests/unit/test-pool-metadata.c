@@ -442,6 +442,86 @@ static int t_user_flags(void)
 	return expect_clean();
 }
 
+static int expect_sharing(struct pt_pool *q, u64 id, u64 want_ex, u64 want_sh)
+{
+	u64 ex = ~0ULL, sh = ~0ULL;
+
+	CHECK_R(vd_pool_count_sharing(q->pmd, id, &ex, &sh));
+	if (ex != want_ex || sh != want_sh)
+		printf("# vdisk %llu: %llu exclusive, %llu shared; expected %llu, %llu\n",
+		       (unsigned long long)id, (unsigned long long)ex, (unsigned long long)sh,
+		       (unsigned long long)want_ex, (unsigned long long)want_sh);
+	CHECK(ex == want_ex && sh == want_sh);
+	return 0;
+}
+
+/* 600 blocks: three mapping leaves (253 per leaf) under an internal root. */
+static int t_count_sharing(void)
+{
+	struct pt_pool q;
+	bool more = true;
+	vd_blk_t pb;
+	u64 b, ex, sh;
+
+	CHECK_R(pt_create(&q, 2048, 4000, 8));
+	CHECK(vd_pool_count_sharing(q.pmd, 1, &ex, &sh) == -ENOENT);
+	CHECK_R(vd_pool_create_vdisk(q.pmd, 1, 8000));
+	CHECK_R(expect_sharing(&q, 1, 0, 0));
+	for (b = 0; b < 600; b++)
+		CHECK_R(vd_pool_insert_new(q.pmd, 1, b, &pb));
+	CHECK_R(expect_sharing(&q, 1, 600, 0));		/* uncommitted state counts */
+	CHECK_R(vd_pool_commit(q.pmd));
+	CHECK_R(expect_sharing(&q, 1, 600, 0));
+	/* Snapshot: data counts stay 1, but the shared root makes everything shared. */
+	CHECK_R(vd_pool_create_snap(q.pmd, 2, 1));
+	CHECK_R(expect_sharing(&q, 1, 0, 600));
+	CHECK_R(expect_sharing(&q, 2, 0, 600));
+	/*
+	 * Overwrite block 0 of 1: its root and first leaf are copied (the copy
+	 * takes a reference on the leaf's 253 data blocks).  1: the new block
+	 * is exclusive.  2: its old block 0 is exclusive now, the rest of its
+	 * first leaf names blocks 1 also names, the other leaves are shared.
+	 */
+	CHECK_R(vd_pool_insert_new(q.pmd, 1, 0, &pb));
+	CHECK_R(expect_sharing(&q, 1, 1, 599));
+	CHECK_R(expect_sharing(&q, 2, 1, 599));
+	CHECK_R(vd_pool_commit(q.pmd));
+	/* Discard on 2: what it drops becomes exclusive to 1 (same leaf). */
+	CHECK_R(vd_pool_remove_range(q.pmd, 2, 0, 100, NULL));
+	CHECK_R(expect_sharing(&q, 1, 100, 500));
+	CHECK_R(expect_sharing(&q, 2, 0, 500));
+	/* Deleted, not reclaimed: the pending tree still shares. */
+	CHECK_R(vd_pool_delete_vdisk(q.pmd, 2));
+	CHECK(vd_pool_count_sharing(q.pmd, 2, &ex, &sh) == -ENOENT);
+	CHECK_R(expect_sharing(&q, 1, 100, 500));
+	CHECK_R(vd_pool_commit(q.pmd));
+	while (more) {
+		CHECK_R(vd_pool_reclaim(q.pmd, 2, &more));
+		CHECK_R(vd_pool_count_sharing(q.pmd, 1, &ex, &sh));
+		CHECK(ex >= 100 && ex + sh == 600);		/* partial reclaim: in between */
+	}
+	CHECK_R(expect_sharing(&q, 1, 600, 0));
+	CHECK_R(vd_pool_commit(q.pmd));
+	/* Held metadata snapshot: the shared vdisks tree makes everything shared. */
+	CHECK_R(vd_pool_reserve_metadata_snap(q.pmd));
+	CHECK_R(expect_sharing(&q, 1, 0, 600));
+	CHECK_R(vd_pool_create_vdisk(q.pmd, 3, 8000));		/* not in the held copy */
+	CHECK_R(vd_pool_insert_new(q.pmd, 3, 0, &pb));
+	CHECK_R(vd_pool_commit(q.pmd));
+	CHECK_R(expect_sharing(&q, 3, 1, 0));
+	CHECK_R(vd_pool_insert_new(q.pmd, 1, 300, &pb));		/* touch, copy one leaf */
+	CHECK_R(expect_sharing(&q, 1, 1, 599));
+	CHECK_R(vd_pool_commit(q.pmd));
+	CHECK_R(expect_sharing(&q, 1, 1, 599));
+	CHECK_R(vd_pool_release_metadata_snap(q.pmd));
+	CHECK_R(expect_sharing(&q, 1, 600, 0));
+	CHECK_R(vd_pool_commit(q.pmd));
+	CHECK_R(expect_sharing(&q, 1, 600, 0));
+	CHECK(pt_check_dev(q.dev, 0, NULL) == 0);
+	pt_destroy(&q);
+	return 0;
+}
+
 static int t_next_free_id(void)
 {
 	struct pt_pool q;
@@ -549,7 +629,7 @@ int main(int argc, char **argv)
 	if (argc > 1)
 		nr_fill = strtoull(argv[1], NULL, 0);
 	kshim_verbose = -1;	/* refused operations log errors on purpose */
-	tap_plan(13);
+	tap_plan(14);
 	tap_ok(!t_format_open(), "format: empty pool, usage numbers, checks clean");
 	tap_ok(!t_vdisk_and_mappings(), "create vdisk, insert/overwrite/lookup/remove, errors");
 	tap_ok(!t_snapshot_delete_reclaim(),
@@ -563,6 +643,8 @@ int main(int argc, char **argv)
 	       "names: validity, set/duplicate/rename/remove, abort, snapshots unnamed, delete drops, 300 names, held snapshot, read-only, feature bit");
 	tap_ok(!t_user_flags(), "user flags: mask enforced, persisted, not inherited by snapshots");
 	tap_ok(!t_next_free_id(), "next_free_id: uncommitted creates, tombstones, abort, reuse, -ENOSPC");
+	tap_ok(!t_count_sharing(),
+	       "sharing census: snapshot, first overwrite, discard, pending deletion and partial reclaim, held metadata snapshot");
 	pt_destroy(&P);
 	tap_ok(!measure(&fr), "fill %llu blocks sequentially and randomly, snapshot, first overwrite",
 	       (unsigned long long)nr_fill);

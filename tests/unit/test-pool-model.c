@@ -7,11 +7,18 @@
  * -> content id, name, user flags; a snapshot copies the map, not the name).  The data
  * device is modelled by content[pblock]: a block freed while still
  * referenced, then reused, shows up as a wrong content on lookup.  The
- * checker runs after every commit and must be clean.
+ * checker runs after every commit and must be clean, and the sharing census
+ * of every vdisk must match the model's answer: a block of vdisk X is
+ * exclusive iff no other live vdisk maps it and neither a pending deletion
+ * nor the held metadata snapshot references it (those two are read from the
+ * committed image by walking their trees, since partial reclaim leaves an
+ * unpredictable remainder).
  *
  *	test-pool-model [seed [ops]]
  */
 #include "pool-test.h"
+#include "vd-btree.h"
+#include "vd-transaction-manager.h"
 
 #define NV	12		/* vdisk ids 0..NV-1 */
 #define NB	96		/* vblocks per vdisk */
@@ -35,7 +42,133 @@ static u32 content[NDATA];	/* what each data block holds */
 static u32 next_content = 1;
 static u64 seed, nr_ops = 20000;
 static int verify_each;
-static unsigned long nr_commits, nr_checks, nr_lookups;
+static unsigned long nr_commits, nr_checks, nr_lookups, nr_census, nr_census_shared;
+
+/* ---- the census oracle ---- */
+
+static u8 other_ref[NDATA];	/* referenced by a pending tree or the held image */
+static u32 live_refs[NDATA];	/* mappings of live vdisks naming the block */
+static struct vd_ref oracle_roots[4096];
+static unsigned int nr_oracle_roots;
+
+static int oracle_leaf_fn(void *context, const struct vd_btree_walk_node *n)
+{
+	const __le64 *values = n->values;
+	u32 i;
+
+	for (i = 0; n->is_leaf && i < n->nr_entries; i++)
+		if (VD_MAP_BLOCK(le64_to_cpu(values[i])) < NDATA)
+			other_ref[VD_MAP_BLOCK(le64_to_cpu(values[i]))] = 1;
+	return 0;
+}
+
+static int oracle_roots_fn(void *context, const struct vd_btree_walk_node *n)
+{
+	const struct vd_block_ref *values = n->values;
+	u32 i;
+
+	for (i = 0; n->is_leaf && i < n->nr_entries; i++) {
+		if (nr_oracle_roots == ARRAY_SIZE(oracle_roots))
+			return -ENOSPC;
+		oracle_roots[nr_oracle_roots++] = vd_ref_load(&values[i]);
+	}
+	return 0;
+}
+
+/* Mark the data blocks of the pending trees (and, if @vdisks, of all vdisks). */
+static int oracle_mark(struct vd_tm *tm, const struct vd_block_ref *roots, bool vdisks)
+{
+	struct vd_btree_info top = { .tm = tm }, map = { .tm = tm };
+	unsigned int i;
+
+	vd_btree_vt_plain(&top.vt, sizeof(struct vd_block_ref));
+	vd_btree_vt_plain(&map.vt, sizeof(__le64));
+	nr_oracle_roots = 0;
+	CHECK_R(vd_btree_walk(&top, vd_ref_load(&roots[VD_ROOT_PENDING_DELETE]),
+			      oracle_roots_fn, NULL));
+	if (vdisks)
+		CHECK_R(vd_btree_walk(&top, vd_ref_load(&roots[VD_ROOT_VDISKS]),
+				      oracle_roots_fn, NULL));
+	for (i = 0; i < nr_oracle_roots; i++)
+		CHECK_R(vd_btree_walk(&map, oracle_roots[i], oracle_leaf_fn, NULL));
+	return 0;
+}
+
+/* other_ref[] from the committed image on the device. */
+static int oracle_other_refs(void)
+{
+	struct vd_block_manager *bm = vd_bm_user_create(P.dev, 256);
+	struct vd_block_ref held_roots[VD_NR_TREE_ROOTS];
+	struct vd_superblock sb;
+	struct vd_space_map *msm;
+	struct vd_tm *tm = NULL;
+	struct vd_block *b;
+	int r;
+
+	memset(other_ref, 0, sizeof(other_ref));
+	CHECK(bm);
+	r = vd_pool_read_superblock(bm, &sb, NULL);
+	if (!r)
+		r = vd_tm_open_with_sm(bm, &sb.sm_roots[VD_SM_METADATA],
+				       le64_to_cpu(sb.commit_seq), &tm, &msm);
+	if (!r)
+		r = oracle_mark(tm, sb.tree_roots, false);
+	if (!r && le64_to_cpu(sb.held_root.blocknr)) {
+		r = vd_tm_read_lock(tm, vd_ref_load(&sb.held_root), &vd_superblock_validator, &b);
+		if (!r) {
+			memcpy(held_roots, ((struct vd_superblock *)vd_block_data(b))->tree_roots,
+			       sizeof(held_roots));
+			vd_tm_unlock(tm, b);
+			r = oracle_mark(tm, held_roots, true);
+		}
+	}
+	if (tm)
+		vd_tm_destroy(tm);
+	vd_bm_destroy(bm);
+	return r;
+}
+
+/* Right after a commit: the census of every live vdisk against the model. */
+static int verify_census(void)
+{
+	u64 ex, sh, want_ex, m;
+	unsigned int v, b;
+
+	CHECK_R(oracle_other_refs());
+	memset(live_refs, 0, sizeof(live_refs));
+	for (v = 0; v < NV; v++)
+		for (b = 0; cur.exists[v] && b < NB; b++)
+			if (cur.map[v][b]) {
+				CHECK_R(vd_pool_lookup(P.pmd, v, b, &m));
+				CHECK(content[VD_MAP_BLOCK(m)] == cur.map[v][b]);
+				live_refs[VD_MAP_BLOCK(m)]++;
+			}
+	for (v = 0; v < NV; v++) {
+		u64 mapped = 0;
+
+		if (!cur.exists[v]) {
+			CHECK(vd_pool_count_sharing(P.pmd, v, &ex, &sh) == -ENOENT);
+			continue;
+		}
+		want_ex = 0;
+		for (b = 0; b < NB; b++) {
+			if (!cur.map[v][b])
+				continue;
+			mapped++;
+			CHECK_R(vd_pool_lookup(P.pmd, v, b, &m));
+			want_ex += live_refs[VD_MAP_BLOCK(m)] == 1 && !other_ref[VD_MAP_BLOCK(m)];
+		}
+		CHECK_R(vd_pool_count_sharing(P.pmd, v, &ex, &sh));
+		if (ex != want_ex || ex + sh != mapped)
+			printf("# census of vdisk %u: %llu exclusive + %llu shared, model %llu of %llu\n",
+			       v, (unsigned long long)ex, (unsigned long long)sh,
+			       (unsigned long long)want_ex, (unsigned long long)mapped);
+		CHECK(ex == want_ex && ex + sh == mapped);
+		nr_census++;
+		nr_census_shared += sh != 0;
+	}
+	return 0;
+}
 
 static int verify_vdisk(unsigned int v)
 {
@@ -132,7 +265,7 @@ static int do_commit(void)
 	if (errs)
 		printf("# checker found %ld errors after commit %lu\n", errs, nr_commits);
 	CHECK(errs == 0);
-	return 0;
+	return verify_census();
 }
 
 static int step(unsigned long i)
@@ -323,8 +456,9 @@ int main(int argc, char **argv)
 			ok = !vd_pool_reclaim(P.pmd, 16, &more);
 		ok = ok && !do_commit();
 	}
-	tap_ok(ok, "%llu random steps match the model, %lu commits, %lu clean checks, %lu lookups",
-	       (unsigned long long)nr_ops, nr_commits, nr_checks, nr_lookups);
+	tap_ok(ok, "%llu random steps match the model, %lu commits, %lu clean checks, %lu lookups, %lu censuses (%lu with shared blocks)",
+	       (unsigned long long)nr_ops, nr_commits, nr_checks, nr_lookups, nr_census,
+	       nr_census_shared);
 	{
 		struct vd_pool_usage u;
 

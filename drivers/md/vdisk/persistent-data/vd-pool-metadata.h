@@ -194,7 +194,14 @@ int vd_pool_set_user_flags(struct vd_pool_metadata *pmd, u64 id, u32 set, u32 cl
  * Exact sharing census of vdisk @id: a mapped block is exclusive when every
  * node on its root-to-leaf path and the data block itself have reference
  * count 1; otherwise it is shared (with a snapshot, a clone, a deletion not
- * yet reclaimed or a held metadata snapshot).  O(mapped blocks).
+ * yet reclaimed or a held metadata snapshot).  The path starts at the
+ * vdisks tree's root (a held metadata snapshot shares that tree).  A subtree
+ * under a shared node is shared entirely, even where the data counts are 1.
+ * @exclusive + @shared = the vdisk's mapped blocks.  Counts the current
+ * transaction's state.  O(mapped blocks): one space-map lookup per mapping
+ * below unshared nodes, one per node otherwise (see
+ * Documentation/performance.md).  Only reads: may run under the read lock,
+ * concurrently with the other readers.  -ENOENT: no live vdisk @id.
  */
 int vd_pool_count_sharing(struct vd_pool_metadata *pmd, u64 id, u64 *exclusive,
 			  u64 *shared);
