@@ -95,6 +95,8 @@ int vdisk_bio_map(struct vdisk *vd, struct bio *bio)
 	vb->epoch = -1;
 	vb->vsector = dm_target_offset(vd->ti, bio->bi_iter.bi_sector);
 	vb->vblock = vb->vsector >> pool->block_shift;
+	/* Before the bio can complete (its end_io stops the clock). */
+	vdisk_stats_bio_start(vd, bio);
 
 	if (mode == VDISK_MODE_FAIL)
 		return DM_MAPIO_KILL;

@@ -39,6 +39,7 @@
 #include <linux/xarray.h>
 
 #include "persistent-data/vd-pool-metadata.h"
+#include <uapi/linux/dm-vdisk-netlink.h>
 
 #define DM_MSG_PREFIX "vdisk"
 
@@ -154,13 +155,28 @@ struct vdisk_pool_c {
 	struct vdisk_pool_features features;
 };
 
-struct vdisk_counters {
+/* One CPU's share of a vdisk's I/O statistics (dm-vdisk-stats.c). */
+struct vdisk_stats_cpu {
 	u64 reads;
 	u64 writes;
 	u64 read_bytes;
 	u64 write_bytes;
 	u64 discards;
 	u64 flushes;
+	long in_flight;			/* only the sum over CPUs means anything */
+	u64 lat[2][VDISK_LAT_BUCKETS];	/* [0] reads, [1] writes */
+};
+
+/* The sum over CPUs. */
+struct vdisk_stats_sum {
+	u64 reads;
+	u64 writes;
+	u64 read_bytes;
+	u64 write_bytes;
+	u64 discards;
+	u64 flushes;
+	u64 in_flight;
+	u64 lat[2][VDISK_LAT_BUCKETS];
 };
 
 /* One vdisk table. */
@@ -170,7 +186,7 @@ struct vdisk {
 	struct dm_dev *pool_dev;
 	struct vdisk_pool *pool;
 	u64 id;
-	struct vdisk_counters __percpu *io;
+	struct vdisk_stats_cpu __percpu *stats;
 	/* Mapping cache for the lock-free fast path (dm-vdisk-mapcache.c). */
 	struct xarray cache;
 	atomic_long_t cache_entries;
@@ -201,6 +217,7 @@ struct vdisk_bio {
 	bio_end_io_t *saved_end_io;
 	void *saved_private;
 	unsigned long queued_at;	/* jiffies, for the no-space timeout */
+	u64 start_ns;			/* map() time, for the latency histograms */
 };
 
 /* dm-vdisk-pool.c */
@@ -249,6 +266,18 @@ void vdisk_cache_forget(struct vdisk *vd, u64 begin, u64 end);
 /* dm-vdisk-messages.c */
 int vdisk_pool_message(struct vdisk_pool *pool, unsigned int argc, char **argv,
 		       char *result, unsigned int maxlen);
+
+/* dm-vdisk-stats.c: per-cpu, lock-free on the bio path. */
+int vdisk_stats_alloc(struct vdisk *vd);
+void vdisk_stats_free(struct vdisk *vd);
+/* map(): count @bio and start its clock (vdisk_bio_data() is initialised). */
+void vdisk_stats_bio_start(struct vdisk *vd, struct bio *bio);
+/* map() returned DM_MAPIO_KILL: no end_io will come. */
+void vdisk_stats_bio_killed(struct vdisk *vd, struct bio *bio);
+/* end_io returned DM_ENDIO_DONE: the bio is complete for the target. */
+void vdisk_stats_bio_done(struct vdisk *vd, struct bio *bio);
+/* Sum over CPUs; the histograms only if @lat (they are large). */
+void vdisk_stats_sum(struct vdisk *vd, struct vdisk_stats_sum *sum, bool lat);
 
 static inline struct vdisk_bio *vdisk_bio_data(struct bio *bio)
 {
