@@ -3,20 +3,25 @@
 #
 # Helpers for the vdiskctl selftests (source after lib.sh).
 #
+#   VDISK_CONF_DIR          exported: a private configuration directory
 #   vc_setup POOL [POOL CREATE OPTIONS...]
 #                           load dm-vdisk, two 64M RAM disks (/dev/ram0
-#                           metadata, /dev/ram1 data), a private
-#                           VDISK_CONF_DIR, and `vdiskctl pool create POOL`;
+#                           metadata, /dev/ram1 data) and
+#                           `vdiskctl pool create POOL`;
 #                           everything is removed when the test exits
 #   vc_teardown POOL        remove POOL-* and POOL (dm), quietly
-#   vc_json CMD...          run `vdiskctl --json CMD...` and check the output
-#                           is valid JSON (jq); prints it
+#   vc_json CMD...          `vdiskctl --json CMD...`; pipe it into jq -e, which
+#                           fails on anything that is not JSON
 #   vc_vdisk POOL NAME KEY  one key of vdisk NAME in `list --json`
 #   vc_expect RC PATTERN CMD...   CMD exits RC and its stderr matches the
 #                           grep -E PATTERN (prints what it got otherwise)
 #   as_nobody CMD...        run CMD as uid/gid 65534 (busybox su)
 #   vc_state                `list --json`, `dmsetup ls`, the config files:
 #                           compare before and after to prove "nothing changed"
+
+# Set here, not in vc_setup: that often runs in a tap_check subshell.
+VDISK_CONF_DIR=$VDISK_TEST_TMP/vdisk-conf
+export VDISK_CONF_DIR
 
 vc_teardown() {
 	for _d in $(dmsetup ls 2>/dev/null | awk '{ print $1 }' | grep "^$1-"); do
@@ -31,19 +36,12 @@ vc_setup() {
 	modprobe dm-vdisk || { echo "modprobe dm-vdisk failed"; return 1; }
 	at_exit modprobe -r dm-vdisk
 	brd_setup 2 64M || return 1
-	VDISK_CONF_DIR=$VDISK_TEST_TMP/vdisk-conf
-	export VDISK_CONF_DIR
 	at_exit vc_teardown "$_pool"
 	vdiskctl pool create "$_pool" --metadata /dev/ram0 --data /dev/ram1 "$@"
 }
 
 vc_json() {
-	_out=$(vdiskctl --json "$@") || return 1
-	printf '%s\n' "$_out" | jq -e . > /dev/null || {
-		echo "not JSON: $_out"
-		return 1
-	}
-	printf '%s\n' "$_out"
+	vdiskctl --json "$@"
 }
 
 vc_vdisk() {
@@ -83,3 +81,4 @@ vc_state() {
 	dmsetup table | sort
 	cat "$VDISK_CONF_DIR"/*.conf 2>/dev/null
 }
+

@@ -33,8 +33,8 @@ vdisk_table_ok() {	# DM SECTORS
 }
 tap_check "create: a 64M vdisk with its dm device" vdiskctl create p0 vm1 --size 64M
 tap_check "create: the table is '0 131072 vdisk <pool> <id>'" vdisk_table_ok p0-vm1 131072
-dd if=/dev/urandom of=/dev/mapper/p0-vm1 bs=1M count=8 oflag=direct status=none
-sum=$(dev_sha256 /dev/mapper/p0-vm1 0 8M)
+dd if=/dev/urandom of=/dev/mapper/p0-vm1 bs=1M count=4 oflag=direct status=none
+sum=$(dev_sha256 /dev/mapper/p0-vm1 0 4M)
 
 snap_ok() {
 	vc_json list p0 | jq -e '.vdisks[] | select(.name == "snap1") |
@@ -45,10 +45,10 @@ snap_ok() {
 }
 tap_check "snapshot" vdiskctl snapshot p0 vm1 snap1
 tap_check "snapshot: inactive, lineage in list --json, origin resumed" snap_ok
-dd if=/dev/zero of=/dev/mapper/p0-vm1 bs=1M count=8 oflag=direct status=none
+dd if=/dev/zero of=/dev/mapper/p0-vm1 bs=1M count=4 oflag=direct status=none
 tap_check "clone of the snapshot" vdiskctl clone p0 snap1 c1
 clone_ok() {
-	[ "$(dev_sha256 /dev/mapper/p0-c1 0 8M)" = "$sum" ] &&
+	[ "$(dev_sha256 /dev/mapper/p0-c1 0 4M)" = "$sum" ] &&
 		[ "$(vc_vdisk p0 c1 type)" = clone ] && [ "$(vc_vdisk p0 c1 origin)" = snap1 ] &&
 		vdisk_table_ok p0-c1 131072
 }
@@ -112,7 +112,7 @@ busy_ok() {
 tap_check "remove: refused while the device is open, nothing changed" busy_ok
 removed_ok() {
 	! dm_exists p0-c1 && [ -z "$(vc_vdisk p0 c1 name)" ] &&
-		[ "$(dev_sha256 /dev/mapper/p0-vm1 0 8M)" != "$sum" ] &&
+		[ "$(dev_sha256 /dev/mapper/p0-vm1 0 4M)" != "$sum" ] &&
 		[ "$(vc_vdisk p0 c1:t1 origin)" = null ]
 }
 tap_check "remove c1" vdiskctl remove p0 c1

@@ -17,7 +17,6 @@ tap_plan 7
 modprobe dm-vdisk || tap_diag "modprobe dm-vdisk failed"
 at_exit modprobe -r dm-vdisk
 brd_setup 2 64M || tap_diag "brd_setup failed"
-export VDISK_CONF_DIR=$VDISK_TEST_TMP/vdisk-conf
 # An 8M data device: 128 blocks of 64K, low water at 64, fail when full.
 dm_create vcdata "0 16384 linear /dev/ram1 0" || tap_diag "vcdata failed"
 at_exit vc_teardown p0
