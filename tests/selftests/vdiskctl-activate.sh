@@ -7,7 +7,7 @@
 # inactive.  Also: activation with explicit devices and no file, and
 # activating an active pool only adds what is missing.
 #
-# vdisk-timeout: 90
+# vdisk-timeout: 300
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 . "$(dirname "$0")/lib-vdiskctl.sh"

@@ -6,7 +6,7 @@
 # version; each checked by the state it produces (dm tables, data read back
 # by checksum through snapshots and clones, JSON validated with jq).
 #
-# vdisk-timeout: 120
+# vdisk-timeout: 300
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 . "$(dirname "$0")/lib-vdiskctl.sh"

@@ -8,7 +8,7 @@
 # unprivileged caller (uid 65534) gets "permission denied: run as root" and
 # exit 1 from every state-changing command, and nothing changes either.
 #
-# vdisk-timeout: 120
+# vdisk-timeout: 300
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 . "$(dirname "$0")/lib-vdiskctl.sh"

@@ -7,7 +7,7 @@
 # reclaimed.  --json lines are valid JSON with growing sequence numbers;
 # the human form is one line per event.
 #
-# vdisk-timeout: 90
+# vdisk-timeout: 300
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 . "$(dirname "$0")/lib-vdiskctl.sh"
