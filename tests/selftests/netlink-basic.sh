@@ -95,12 +95,23 @@ out=$(nl req pool pool=nb)
 tap_check "POOL_GET: mode rw, 4 KiB blocks, 16384 data blocks all free" \
 	has "$out" pool=nb mode=0 block_size=4096 data_blocks=16384 data_free=16384
 
-i=1
-while [ $i -le 300 ]; do
-	pool_msg nb create_vdisk $i || break
-	i=$((i + 1))
-done
-tap_check "300 vdisks created by messages" test $i = 301
+# 300 vdisks in 6 commits: vdisk 1 and snapshots of it, 60 per group message.
+make_300() {
+	pool_msg nb create_vdisk 1 || return 1
+	_i=2
+	while [ $_i -le 300 ]; do
+		_pairs=
+		_end=$((_i + 59))
+		[ $_end -gt 300 ] && _end=300
+		while [ $_i -le $_end ]; do
+			_pairs="$_pairs $_i:1"
+			_i=$((_i + 1))
+		done
+		# shellcheck disable=SC2086
+		pool_msg nb create_group_snap $_pairs || return 1
+	done
+}
+tap_check "300 vdisks created by messages" make_300
 
 nl req vdisk --dump pool=nb > "$T/dump" 2>&1
 dump_ok() {
@@ -116,10 +127,10 @@ tap_check "VDISK_GET dump of every pool: the same 300" dump_ok
 
 make_vdisk nb-v7 nb 7 16M || tap_diag "vdisk 7 failed"
 out=$(nl req vdisk pool=nb id=7)
-tap_check "VDISK_GET of an active vdisk: ACTIVE flag, dm name, size" \
-	has "$out" id=7 flags=2 dm_name=nb-v7 size=16777216
+tap_check "VDISK_GET of an active snapshot: lineage, SNAPSHOT and ACTIVE flags, dm name, size" \
+	has "$out" id=7 origin=1 flags=3 dm_name=nb-v7 size=16777216
 out=$(nl req vdisk pool=nb id=8)
-tap_check "VDISK_GET of an inactive vdisk: no flags, no device" has "$out" id=8 flags=0
+tap_check "VDISK_GET of an inactive snapshot: no ACTIVE flag, no device" has "$out" id=8 origin=1 flags=1
 tap_check "VDISK_GET of a missing id: ENOENT" \
 	expect_err ENOENT "no vdisk with that id" -- req vdisk pool=nb id=4000
 

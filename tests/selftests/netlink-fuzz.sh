@@ -11,7 +11,7 @@
 # NLFUZZ_SEED replays a run (the seed is printed), NLFUZZ_COUNT sets the
 # number of messages.
 #
-# vdisk-timeout: 240
+# vdisk-timeout: 300
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 
