@@ -249,11 +249,14 @@ static int take_snapshots(struct vc_nl *nl, const char *pool, struct snap_req *r
 	msg = vc_nl_new(nl, VDISK_CMD_SNAPSHOT, false);
 	if (!msg || nla_put_string(msg, VDISK_ATTR_POOL_NAME, pool))
 		goto out;
-	all = nla_nest_start(msg, VDISK_ATTR_SNAPSHOTS);
+	/* The family validates strictly: nests must carry NLA_F_NESTED, which
+	 * not every libnl version sets by itself.
+	 */
+	all = nla_nest_start(msg, VDISK_ATTR_SNAPSHOTS | NLA_F_NESTED);
 	if (!all)
 		goto out;
 	for (i = 0; i < n; i++) {
-		one = nla_nest_start(msg, VDISK_ATTR_SNAPSHOT);
+		one = nla_nest_start(msg, VDISK_ATTR_SNAPSHOT | NLA_F_NESTED);
 		if (!one || nla_put_string(msg, VDISK_ATTR_SNAP_ORIGIN, req[i].origin) ||
 		    nla_put_string(msg, VDISK_ATTR_VDISK_NAME, req[i].name) ||
 		    (flags && nla_put_u32(msg, VDISK_ATTR_VDISK_FLAGS, flags)))
