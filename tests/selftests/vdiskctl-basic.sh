@@ -126,7 +126,9 @@ status_ok() {
 }
 tap_check "pool status (human and JSON)" status_ok
 version_ok() {
-	vc_json version | jq -e '.api_version == 1 and .kernel_api_version == 1'
+	vc_json version | jq -e '.api_version == 1 and .kernel_api_version == 1 and
+		(.module_version | type) == "string"' &&
+		vdiskctl version | grep -q 'netlink API version 1$'
 }
 tap_check "version: both API versions" version_ok
 tap_check "pool remove" vdiskctl pool remove p0

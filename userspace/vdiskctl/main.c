@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <netlink/attr.h>
+
 #include "vdiskctl.h"
 
 #define VDISKCTL_VERSION "0.1"
@@ -110,6 +112,16 @@ int vc_getopt(int argc, char **argv, const char *usage, const char *help,
 	return VC_EXIT_OK;
 }
 
+static int module_version_fn(struct nlattr **tb, uint8_t cmd, void *arg)
+{
+	char *buf = arg;
+
+	(void)cmd;
+	if (tb[VDISK_ATTR_MODULE_VERSION])
+		snprintf(buf, 64, "%s", nla_get_string(tb[VDISK_ATTR_MODULE_VERSION]));
+	return 0;
+}
+
 static int cmd_version(int argc, char **argv)
 {
 	static const char usage[] = "vdiskctl version [--json]";
@@ -117,6 +129,7 @@ static int cmd_version(int argc, char **argv)
 		"Print the versions of vdiskctl, of the netlink API it speaks and of\n"
 		"the API of the loaded dm-vdisk module.\n";
 	struct vc_nl *nl = NULL;
+	char modver[64] = "";
 	uint32_t kver = 0;
 	int done, rc;
 
@@ -126,8 +139,13 @@ static int cmd_version(int argc, char **argv)
 	if (optind != argc)
 		return vc_usage_err(usage, "unexpected argument '%s'", argv[optind]);
 	rc = vc_nl_open(&nl, false);
-	if (!rc)
+	if (!rc) {
 		kver = vc_nl_family_version(nl);
+		/* Only a module of our API version answers GET_INFO. */
+		if (kver == VDISK_GENL_VERSION)
+			vc_nl_call(nl, vc_nl_new(nl, VDISK_CMD_GET_INFO, false), module_version_fn,
+				   modver);
+	}
 	if (vc_json_output) {
 		struct vc_json j;
 
@@ -139,13 +157,16 @@ static int cmd_version(int argc, char **argv)
 			vc_json_u64(&j, "kernel_api_version", kver);
 		else
 			vc_json_null(&j, "kernel_api_version");
+		vc_json_str(&j, "module_version", modver[0] ? modver : NULL);
 		vc_json_obj_end(&j);
 	} else {
 		printf("vdiskctl %s, netlink API version %d\n", VDISKCTL_VERSION,
 		       VDISK_GENL_VERSION);
 		if (kver)
-			printf("dm-vdisk module: netlink API version %u%s\n", kver,
-			       kver == VDISK_GENL_VERSION ? "" : " (MISMATCH)");
+			printf("dm-vdisk module%s%s: netlink API version %u%s\n",
+			       modver[0] ? " " : "", modver, kver,
+			       kver == VDISK_GENL_VERSION ? "" :
+			       " (MISMATCH: install a vdiskctl built with this module)");
 		else
 			printf("dm-vdisk module: not available\n");
 	}
