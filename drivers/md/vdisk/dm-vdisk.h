@@ -24,6 +24,12 @@
  *                   pool lives (others ask it: vdisk_pool_commit_sync()),
  *                   and the final put after the worker stopped.
  *   The worker (one ordered work item) alone touches the cell table.
+ *   registry mutex  (dm-vdisk-pool.c) the pool list and pool->ref.  A pool
+ *                   on the list has a live mapped_device: every reference
+ *                   holder keeps it (pool tables, vdisk tables through the
+ *                   open pool device, netlink handlers through dm_get_md()).
+ *   Lock order: md_lock, then ti_mutex or dm's name lock (events and
+ *   netlink replies read dm names under md_lock).
  */
 #ifndef DM_VDISK_H
 #define DM_VDISK_H
