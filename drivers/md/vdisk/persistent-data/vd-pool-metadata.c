@@ -1713,6 +1713,21 @@ int vd_pool_get_usage(struct vd_pool_metadata *pmd, struct vd_pool_usage *u)
 	return r == -ENODATA ? 0 : r;
 }
 
+/* Grow @sm to @new_nr_blocks (checked by the caller) and record it in @sb_nr. */
+static int grow_space_map(struct vd_pool_metadata *pmd, struct vd_space_map *sm,
+			  __le64 *sb_nr, u64 new_nr_blocks, const char *what)
+{
+	int r;
+
+	if (new_nr_blocks == le64_to_cpu(*sb_nr))
+		return 0;
+	r = vd_sm_extend(sm, new_nr_blocks);
+	if (r)
+		return fail(pmd, r, what, 0);
+	*sb_nr = cpu_to_le64(new_nr_blocks);
+	return 0;
+}
+
 int vd_pool_resize_data(struct vd_pool_metadata *pmd, u64 new_nr_blocks)
 {
 	u64 cur = le64_to_cpu(pmd->sb->nr_data_blocks);
@@ -1725,13 +1740,8 @@ int vd_pool_resize_data(struct vd_pool_metadata *pmd, u64 new_nr_blocks)
 		       (unsigned long long)new_nr_blocks, (unsigned long long)cur);
 		return -EINVAL;
 	}
-	if (new_nr_blocks == cur)
-		return 0;
-	r = vd_sm_extend(pmd->dsm, new_nr_blocks);
-	if (r)
-		return fail(pmd, r, "resize data", 0);
-	pmd->sb->nr_data_blocks = cpu_to_le64(new_nr_blocks);
-	return 0;
+	return grow_space_map(pmd, pmd->dsm, &pmd->sb->nr_data_blocks, new_nr_blocks,
+			      "resize data");
 }
 
 int vd_pool_resize_metadata(struct vd_pool_metadata *pmd, u64 new_nr_blocks)
@@ -1747,13 +1757,8 @@ int vd_pool_resize_metadata(struct vd_pool_metadata *pmd, u64 new_nr_blocks)
 		       (unsigned long long)vd_bm_nr_blocks(pmd->bm));
 		return -EINVAL;
 	}
-	if (new_nr_blocks == cur)
-		return 0;
-	r = vd_sm_extend(pmd->msm, new_nr_blocks);
-	if (r)
-		return fail(pmd, r, "resize metadata", 0);
-	pmd->sb->nr_metadata_blocks = cpu_to_le64(new_nr_blocks);
-	return 0;
+	return grow_space_map(pmd, pmd->msm, &pmd->sb->nr_metadata_blocks, new_nr_blocks,
+			      "resize metadata");
 }
 
 int vd_pool_set_needs_check(struct vd_pool_metadata *pmd)
