@@ -17,6 +17,7 @@ VD_PDATA_SHARED_OBJS := \
 	vd-pool-mappings.o \
 	vd-pool-names.o \
 	vd-pool-sharing.o \
-	vd-check.o
+	vd-check.o \
+	vd-check-vdisks.o
 
 VD_PDATA_KERNEL_OBJS := $(VD_PDATA_SHARED_OBJS) vd-block-manager-bufio.o
