@@ -196,6 +196,17 @@ static int worker_lookup(struct vdisk_pool *pool, struct vdisk *vd, u64 vblock,
 			    vd->id, vblock, r);
 	}
 	up_read(&pool->md_lock);
+	if (r && r != -ENODATA) {
+		/*
+		 * The metadata device failed a read: stop changing the
+		 * metadata (ro, or fail if even the rollback cannot read),
+		 * so the mode says so.  Only this bio fails.
+		 */
+		down_write(&pool->md_lock);
+		if (pool->mode < VDISK_MODE_RO)
+			vdisk_pool_metadata_error(pool, "lookup", r);
+		up_write(&pool->md_lock);
+	}
 	return r;
 }
 
