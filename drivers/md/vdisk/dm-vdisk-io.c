@@ -17,7 +17,9 @@
  *   discard                 unmap whole blocks in steps of
  *                           VDISK_DISCARD_STEP, re-queueing itself between
  *                           steps so that other bios keep flowing; discards
- *                           for the freed blocks go down after the commit
+ *                           for the freed blocks go down after the commit,
+ *                           asynchronously (a write to a block whose
+ *                           discard is in flight waits for it)
  *   write-zeroes            zero the partial blocks at its edges (an
  *                           unmapped edge already reads as zeros; an
  *                           exclusive one is zeroed in place; a shared one
@@ -696,6 +698,14 @@ static void process_write(struct vdisk_pool *pool, struct bio *bio)
 	pool->nr_prov++;
 	vdisk_pool_check_low_water(pool);
 	up_write(&pool->md_lock);
+	if (vdisk_pool_passdown_busy(pool, new_block)) {
+		/* Its discard is still in flight: write after it (see dm-vdisk-pool.c). */
+		vb->new_block = new_block;
+		vb->old_block = VD_MAP_BLOCK(m);
+		vb->has_old = has_old;
+		bio_list_add(&pool->passdown_held, bio);
+		return;
+	}
 	start_prov(pool, bio, new_block, has_old, VD_MAP_BLOCK(m));
 	return;
 
@@ -806,6 +816,23 @@ static void process_prepared(struct vdisk_pool *pool)
 	list_for_each_entry_safe(p, tmp, &list, list) {
 		list_del(&p->list);
 		prov_finish(pool, p);
+	}
+}
+
+/* Writes held for a discard passdown: go on once their block is discarded. */
+static void process_passdown_held(struct vdisk_pool *pool)
+{
+	struct bio_list bios = pool->passdown_held;
+	struct vdisk_bio *vb;
+	struct bio *bio;
+
+	bio_list_init(&pool->passdown_held);
+	while ((bio = bio_list_pop(&bios))) {
+		vb = vdisk_bio_data(bio);
+		if (vdisk_pool_passdown_busy(pool, vb->new_block))
+			bio_list_add(&pool->passdown_held, bio);
+		else
+			start_prov(pool, bio, vb->new_block, vb->has_old, vb->old_block);
 	}
 }
 
@@ -939,6 +966,8 @@ void vdisk_pool_do_work(struct work_struct *ws)
 	struct vdisk_pool *pool = container_of(ws, struct vdisk_pool, worker);
 
 	process_prepared(pool);
+	if (!bio_list_empty(&pool->passdown_held))
+		process_passdown_held(pool);
 	process_deferred(pool);
 	if (READ_ONCE(pool->reclaim_pending) && !READ_ONCE(pool->stopping))
 		do_reclaim(pool);

@@ -335,6 +335,8 @@ static void vdisk_pool_postsuspend(struct dm_target *ti)
 	cancel_delayed_work_sync(&pool->waker);
 	flush_workqueue(pool->wq);
 	vdisk_pool_commit_sync(pool);
+	/* No discard of ours stays in flight while suspended. */
+	vdisk_pool_wait_passdowns(pool);
 }
 
 /*

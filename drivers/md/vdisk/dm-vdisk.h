@@ -35,6 +35,7 @@
 #include <linux/rwsem.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 
@@ -126,6 +127,11 @@ struct vdisk_pool {
 	bool reclaim_pending;
 	bool no_space_errors;		/* the no-space wait timed out */
 
+	/* Discard passdown batches in flight (dm-vdisk-pool.c), under lock. */
+	struct list_head passdowns;
+	unsigned int nr_passdowns;
+	wait_queue_head_t passdown_wait;
+
 	struct vdisk_inflight __percpu *inflight;
 	unsigned int epoch;		/* under md_lock exclusive */
 
@@ -140,6 +146,7 @@ struct vdisk_pool {
 	bool commit_gate;
 	struct bio_list held_bios;	/* writes waiting for the gate */
 	struct bio_list flush_bios;	/* PREFLUSH bios waiting for a commit */
+	struct bio_list passdown_held;	/* writes to a block still being discarded */
 	struct bio_set bs;		/* copy/merge bios */
 };
 
@@ -201,6 +208,10 @@ struct vdisk_bio {
 	bio_end_io_t *saved_end_io;
 	void *saved_private;
 	unsigned long queued_at;	/* jiffies, for the no-space timeout */
+	/* A write held on pool->passdown_held: its allocated block. */
+	vd_blk_t new_block;
+	vd_blk_t old_block;
+	bool has_old;
 };
 
 /* dm-vdisk-pool.c */
@@ -219,6 +230,8 @@ void vdisk_pool_wake(struct vdisk_pool *pool);
 void vdisk_pool_raise_event(struct vdisk_pool *pool);
 const char *vdisk_pool_mode_name(enum vdisk_pool_mode mode);
 void vdisk_pool_check_low_water(struct vdisk_pool *pool);
+bool vdisk_pool_passdown_busy(struct vdisk_pool *pool, vd_blk_t b);
+void vdisk_pool_wait_passdowns(struct vdisk_pool *pool);
 int vdisk_io_enter(struct vdisk_pool *pool);
 void vdisk_io_exit(struct vdisk_pool *pool, int slot);
 
