@@ -27,6 +27,8 @@
  *                           in), then unmap the whole blocks like a discard
  *   PREFLUSH                commit (data device flush + metadata), then go on
  *   FUA                     complete only after a commit covers its mapping
+ *                           (writes and write-zeroes alike; a write-zeroes
+ *                           edge zeroed in place is written with FUA)
  *
  * The mapping is inserted only after the data reached the data device, so a
  * committed mapping never points at unwritten data.
@@ -480,7 +482,8 @@ static void wz_zero_in_place(struct vdisk_pool *pool, struct bio *bio, vd_blk_t 
 	unsigned int n, nr_pages = DIV_ROUND_UP(len, PAGE_SIZE);
 	struct bio *aux;
 
-	aux = bio_alloc_bioset(pool->data_bdev, nr_pages, REQ_OP_WRITE, GFP_NOIO, &pool->bs);
+	aux = bio_alloc_bioset(pool->data_bdev, nr_pages,
+			       REQ_OP_WRITE | (bio->bi_opf & REQ_FUA), GFP_NOIO, &pool->bs);
 	aux->bi_iter.bi_sector = (block << pool->block_shift) |
 				 (vb->vsector & (pool->block_sectors - 1));
 	while (len) {
@@ -730,7 +733,7 @@ static void process_discard(struct vdisk_pool *pool, struct bio *bio)
 	int r = 0;
 
 	if (vb->discard_pos >= end) {
-		bio_endio(bio);
+		complete_write(pool, bio, BLK_STS_OK);
 		return;
 	}
 	if (READ_ONCE(pool->mode) >= VDISK_MODE_RO) {
@@ -757,7 +760,7 @@ static void process_discard(struct vdisk_pool *pool, struct bio *bio)
 	if (step_end < end)
 		vdisk_defer_bio(pool, bio);	/* let other bios run between steps */
 	else
-		bio_endio(bio);
+		complete_write(pool, bio, BLK_STS_OK);	/* FUA: after a commit */
 }
 
 /* ---------------- worker: write-zeroes ---------------- */
