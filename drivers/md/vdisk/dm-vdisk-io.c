@@ -242,7 +242,7 @@ static void process_read(struct vdisk_pool *pool, struct bio *bio)
 
 static void no_space(struct vdisk_pool *pool, struct bio *bio)
 {
-	unsigned long flags;
+	unsigned long flags, timeout;
 
 	vdisk_pool_set_mode(pool, VDISK_MODE_OUT_OF_DATA_SPACE,
 			    pool->features.error_if_no_space ? "error_if_no_space" :
@@ -254,8 +254,12 @@ static void no_space(struct vdisk_pool *pool, struct bio *bio)
 	spin_lock_irqsave(&pool->lock, flags);
 	bio_list_add(&pool->retry_on_resize, bio);
 	spin_unlock_irqrestore(&pool->lock, flags);
-	mod_delayed_work(pool->wq, &pool->no_space_timeout,
-			 VDISK_NO_SPACE_TIMEOUT_SECS * HZ);
+	/* A reload may have changed the timeout: the latest one applies. */
+	timeout = READ_ONCE(pool->features.no_space_timeout);
+	if (timeout)
+		mod_delayed_work(pool->wq, &pool->no_space_timeout, timeout * HZ);
+	else
+		cancel_delayed_work(&pool->no_space_timeout);
 }
 
 /* Move every bio of @list (one of the pool's lists under pool->lock) to @out. */
@@ -281,7 +285,7 @@ void vdisk_no_space_timeout(struct work_struct *ws)
 	if (bio_list_empty(&bios))
 		return;
 	DMERR("pool %s: no data space for %u s: failing queued writes until the data device grows",
-	      dm_device_name(pool->md), VDISK_NO_SPACE_TIMEOUT_SECS);
+	      dm_device_name(pool->md), READ_ONCE(pool->features.no_space_timeout));
 	WRITE_ONCE(pool->no_space_errors, true);
 	while ((bio = bio_list_pop(&bios)))
 		bio_done(bio, BLK_STS_NOSPC);

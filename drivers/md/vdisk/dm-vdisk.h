@@ -48,8 +48,12 @@
 #define VDISK_MAX_BLOCK_SECTORS 2048
 #define VDISK_DEFAULT_BLOCK_SECTORS 8
 
-/* How long writes wait for space before failing (queue mode), seconds. */
+/*
+ * How long writes wait for space before failing (queue mode), seconds: the
+ * default of the no_space_timeout feature, and its largest value.
+ */
 #define VDISK_NO_SPACE_TIMEOUT_SECS 60
+#define VDISK_NO_SPACE_TIMEOUT_MAX 86400
 
 /* Pool features given on the table line (see Documentation/admin-guide/dm-vdisk.rst). */
 struct vdisk_pool_features {
@@ -57,6 +61,7 @@ struct vdisk_pool_features {
 	bool ignore_discard;
 	bool no_discard_passdown;
 	bool read_only;
+	unsigned int no_space_timeout;	/* seconds; 0: queue forever */
 };
 
 enum vdisk_pool_mode {
