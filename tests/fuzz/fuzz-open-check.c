@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * libFuzzer target: the input is a metadata image (zero-padded to whole
- * 4 KiB blocks, at least 16 blocks).  Open it as a pool, do a few lookups
- * and iterate mappings if it opens, and run the checker.  Any crash, hang,
+ * 4 KiB blocks, at least 16 blocks).  Open it as a pool, do a few lookups,
+ * iterate mappings, read names and count sharing if it opens, and run the
+ * checker.  Any crash, hang,
  * sanitizer report or leak is a bug.
  */
 #include <stdint.h>
@@ -30,11 +31,20 @@ static int vdisk_fn(void *context, u64 id)
 	struct vd_pool_metadata *pmd = context;
 	struct vd_pool_vdisk_info info;
 	unsigned int n = 0;
+	char name[VD_NAME_MAX];
 	u64 m;
 
 	if (vd_pool_get_details(pmd, id, &info))
 		return 0;
+	/* Damaged maps may hold duplicates: only exercise the scans. */
+	if (!vd_pool_get_name(pmd, id, name) && name[0])
+		vd_pool_find_name(pmd, name, &m);
 	vd_pool_lookup(pmd, id, 0, &m);
+	{
+		u64 ex, sh;
+
+		vd_pool_count_sharing(pmd, id, &ex, &sh);
+	}
 	vd_pool_iterate_mappings(pmd, id, 0, U64_MAX, iter_fn, &n);
 	return 0;
 }
@@ -65,7 +75,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (bm && !vd_pool_open(bm, VD_POOL_OPEN_READ_ONLY, &pmd)) {
 		struct vd_pool_usage u;
 
+		u64 id;
+
 		vd_pool_get_usage(pmd, &u);
+		vd_pool_next_free_id(pmd, &id);
 		vd_pool_iterate_vdisks(pmd, vdisk_fn, pmd);
 		vd_pool_close(pmd);
 	}

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Writes the seed corpus: small pools made with vd_pool_format() and a few
- * operations (vdisks, mappings, a snapshot, a deletion, a metadata snapshot),
- * trimmed after the last non-zero block.  make-corpus <dir>
+ * operations (vdisks, mappings, a snapshot, names, a deletion, a metadata
+ * snapshot), trimmed after the last non-zero block.  make-corpus <dir>
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +56,10 @@ int main(int argc, char **argv)
 				r = vd_pool_insert_new(pmd, 1, (u64)i * 3, &pb);
 			if (!r && n >= 2)
 				r = vd_pool_create_snap(pmd, 2, 1);
+			/* Names: the name map (and its held copy for n >= 3). */
+			if (!r && n >= 2)
+				r = vd_pool_set_name(pmd, 1, "origin") ?:
+				    vd_pool_set_name(pmd, 2, "snap-1");
 			for (i = 0; !r && n >= 2 && i < 20; i++)
 				r = vd_pool_insert_new(pmd, 2, i, &pb);
 			if (!r && n >= 3)

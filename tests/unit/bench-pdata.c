@@ -10,7 +10,12 @@
  * userspace block manager (write-back cache, fdatasync at commit).  Reports
  * inserts/s (sequential, commit every 65536), random lookups/s, range scan
  * (entries/s and MB/s of mapped 4 KiB data), clone + first overwrite,
- * metadata bytes per mapped block (sequential and random fill), peak RSS.
+ * metadata bytes per mapped block (sequential and random fill), then on a
+ * pool (vd-pool-metadata) with one vdisk of that many blocks: the sharing
+ * census (vd_pool_count_sharing) in mapped blocks/s when every block is
+ * exclusive, right after a snapshot (everything shared under the root), and
+ * after overwriting every 256th block (unshared leaves: data counts read);
+ * and peak RSS.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -22,6 +27,7 @@
 #include <unistd.h>
 
 #include "pdata-fixture.h"
+#include "vd-pool-metadata.h"
 
 static double now(void)
 {
@@ -115,6 +121,67 @@ static double fill(struct pfx *f, struct vd_btree_info *info, struct vd_ref *roo
 		die("commit", r);
 	fill_cpu = cpu() - c0;
 	return now() - t0;
+}
+
+static void census(struct vd_pool_metadata *pmd, u64 id, u64 n, const char *what)
+{
+	double t = now(), c = cpu();
+	u64 ex, sh;
+	int r = vd_pool_count_sharing(pmd, id, &ex, &sh);
+
+	if (r)
+		die("count_sharing", r);
+	t = now() - t;
+	c = cpu() - c;
+	printf("sharing census, %s: %.0f mapped blocks/s (%.0f per CPU second, %.3f s), %llu exclusive, %llu shared\n",
+	       what, n / t, n / c, t, (unsigned long long)ex, (unsigned long long)sh);
+}
+
+/* A pool with one vdisk of @n blocks, then the census in three sharing states. */
+static void census_bench(const char *path, u64 n, u64 meta_blocks, unsigned int cache)
+{
+	struct vd_pool_format_params fp = { .data_block_size = 8, .nr_data_blocks = n + n / 128 };
+	struct vd_pool_metadata *pmd;
+	struct vd_block_manager *bm;
+	struct vd_dev *dev;
+	vd_blk_t pb;
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	u64 i;
+	int r;
+
+	if (fd < 0 || ftruncate(fd, (off_t)(meta_blocks * VD_METADATA_BLOCK_SIZE)))
+		die("create metadata file", -1);
+	close(fd);
+	dev = vd_dev_open_file(path, 1);
+	bm = dev ? vd_bm_user_create(dev, cache) : NULL;
+	if (!bm)
+		die("open metadata file", -1);
+	r = vd_pool_format(bm, &fp);
+	r = r ? r : vd_pool_open(bm, 0, &pmd);
+	r = r ? r : vd_pool_create_vdisk(pmd, 1, n * 8);
+	for (i = 0; !r && i < n; i++) {
+		r = vd_pool_insert_new(pmd, 1, i, &pb);
+		if (!r && (i & 65535) == 65535)
+			r = vd_pool_commit(pmd);
+	}
+	r = r ? r : vd_pool_commit(pmd);
+	if (r)
+		die("pool fill", r);
+	census(pmd, 1, n, "all exclusive");
+	r = vd_pool_create_snap(pmd, 2, 1);
+	r = r ? r : vd_pool_commit(pmd);
+	if (r)
+		die("snapshot", r);
+	census(pmd, 1, n, "after a snapshot (all shared)");
+	for (i = 0; !r && i < n; i += 256)
+		r = vd_pool_insert_new(pmd, 1, i, &pb);
+	r = r ? r : vd_pool_commit(pmd);
+	if (r)
+		die("overwrite", r);
+	census(pmd, 1, n, "every 256th block overwritten");
+	vd_pool_close(pmd);
+	vd_bm_destroy(bm);
+	vd_dev_close(dev);
 }
 
 int main(int argc, char **argv)
@@ -219,6 +286,7 @@ int main(int argc, char **argv)
 	printf("metadata after random fill: %.2f bytes per mapped block (%.3f%% of 4 KiB)\n",
 	       (double)rand_bytes / n, 100.0 * rand_bytes / n / 4096);
 	pfx_destroy(&f);
+	census_bench(path, n, meta_blocks, cache);
 	unlink(path);
 
 	getrusage(RUSAGE_SELF, &ru);

@@ -9,9 +9,11 @@
  * no hang, no silently wrong lookup.
  *
  * Then stale blocks (lost writes), one case per kind of metadata block:
- * superblock slot, B+tree internal node, mapping, details, vdisks and
- * pending-deletion tree nodes, space map bitmap, index and overflow nodes
- * (see stale_tests()).
+ * superblock slot, B+tree internal node, mapping, details, vdisks,
+ * pending-deletion and name-map tree nodes, space map bitmap, index and
+ * overflow nodes (see stale_tests()).  The vdisks are named, so the name map
+ * is among the damaged blocks (a name is read right or refused with an
+ * error, never wrong).
  *
  *	test-corruption [seed]
  */
@@ -25,6 +27,7 @@
 
 static u64 seed;
 static u64 truth[NV][NB];	/* mapping + 1, 0 = unmapped */
+static const char * const vnames[NV] = { "disk-0", "disk-1", "snap-of-0", "" };
 static u8 *base, *img;
 
 enum damage { D_BITFLIP, D_ZERO, D_WRONG_LOCATION, D_FUTURE_TXN, D_NR };
@@ -96,6 +99,24 @@ static int try_image(const char *what)
 				bad = 1;
 			}
 		}
+		for (v = 0; v < NV; v++) {
+			char name[VD_NAME_MAX];
+			u64 id;
+
+			r = vd_pool_get_name(p.pmd, v, name);
+			if (!r && strcmp(name, vnames[v])) {
+				printf("# %s: vdisk %u: wrong name '%s'\n", what, v, name);
+				bad = 1;
+			}
+			if (!vnames[v][0])
+				continue;
+			r = vd_pool_find_name(p.pmd, vnames[v], &id);
+			if (!r && id != v) {
+				printf("# %s: '%s' found as vdisk %llu\n", what, vnames[v],
+				       (unsigned long long)id);
+				bad = 1;
+			}
+		}
 	}
 	errs = pt_check_dev(p.dev, 0, &rep);
 	if (errs == 0 && !rep.nr_warnings) {
@@ -127,11 +148,11 @@ static int try_image(const char *what)
 #define S_NVD		(10 + S_NSNAP)
 
 enum skind { K_NONE, K_SB_SLOT, K_INTERNAL, K_MAP_LEAF, K_DETAILS_INTERNAL, K_DETAILS_LEAF, K_VDISKS,
-	     K_PENDING, K_BITMAP, K_SM_INDEX, K_OVERFLOW, K_NR };
+	     K_PENDING, K_BITMAP, K_SM_INDEX, K_OVERFLOW, K_NAMES, K_NR };
 static const char * const knames[] = {
 	"", "superblock slot", "B+tree internal node (mapping tree)", "mapping-tree leaf",
 	"details-tree internal node", "details-tree leaf", "vdisks-tree node", "pending-deletion tree node",
-	"space map bitmap", "space map index node", "overflow-tree node",
+	"space map bitmap", "space map index node", "overflow-tree node", "name-map node",
 };
 
 enum sop_type { OP_MAP, OP_SNAP, OP_DELETE };
@@ -200,7 +221,9 @@ static int stale_workload(struct pt_pool *p)
 {
 	struct vd_pool_format_params fp = { .data_block_size = 8, .nr_data_blocks = 8192 };
 	unsigned int k, b;
+	char name[VD_NAME_MAX];
 	bool more;
+	int r;
 
 	p->dev = vd_dev_create_recording(S_NMETA, NULL);
 	p->bm = p->dev ? vd_bm_user_create(p->dev, 1024) : NULL;
@@ -237,6 +260,17 @@ static int stale_workload(struct pt_pool *p)
 			CHECK_R(s_commit(p));
 		}
 	}
+	/*
+	 * Name the snapshots (a name map of several leaves and an internal
+	 * node; named only now so the blocks reused above stay as they were),
+	 * then deletions rewrite name-map nodes in the last commits.
+	 */
+	for (k = 0; k < S_NSNAP; k++) {
+		snprintf(name, sizeof(name), "snap-%u", 10 + k);
+		r = vd_pool_set_name(p->pmd, 10 + k, name);
+		CHECK(r == 0 || r == -ENOENT);		/* deleted ones */
+	}
+	CHECK_R(s_commit(p));
 	/* End with deletions pending, then a few small commits. */
 	for (k = 0; k < 3; k++) {
 		CHECK_R(vd_pool_delete_vdisk(p->pmd, 11 + 2 * k));
@@ -346,6 +380,9 @@ static int classify(const u8 *image, u64 seq, struct sclass *c)
 	if (!r)
 		r = class_walk(c, tm, vd_ref_load(&sb.tree_roots[VD_ROOT_DETAILS]), K_DETAILS_INTERNAL,
 			       K_DETAILS_LEAF, sizeof(struct vd_disk_details));
+	if (!r && le64_to_cpu(sb.tree_roots[VD_ROOT_NAME_MAP].blocknr))
+		r = class_walk(c, tm, vd_ref_load(&sb.tree_roots[VD_ROOT_NAME_MAP]), K_NAMES,
+			       K_NAMES, sizeof(struct vd_disk_name));
 	for (i = 0; i < c->nr_roots && !r; i++)
 		r = class_walk(c, tm, c->roots[i], K_INTERNAL, K_MAP_LEAF, 8);
 	c->kind[0] = c->kind[1] = K_SB_SLOT;
@@ -597,6 +634,7 @@ int main(int argc, char **argv)
 			ok = !vd_pool_insert_new(p.pmd, v, b, &pb);
 			truth[v][b] = pb + 1;
 		}
+		ok = ok && !vd_pool_set_name(p.pmd, v, vnames[v]);
 	}
 	ok = ok && !vd_pool_delete_vdisk(p.pmd, 3);
 	memset(truth[3], 0, sizeof(truth[3]));

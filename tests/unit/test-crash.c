@@ -5,7 +5,9 @@
  * points (every prefix of every epoch's writes, random subsets in random
  * order, superblock writes torn at every sector) and each image must open
  * to exactly the last commit whose superblock reached the disk (the full
- * mapping of every vdisk is compared) and check clean.
+ * mapping and the name of every vdisk are compared) and check clean.  The
+ * workload names, renames and unnames vdisks, so name-map blocks are among
+ * the torn and reordered writes.
  *
  *	test-crash [seed [commits [random-subsets-per-epoch]]]
  */
@@ -16,36 +18,43 @@
 #define NMETA	384
 #define NDATA	2048
 
+static const char * const names[] = { "a", "b", "c", "d" };
+
 struct state {
 	bool exists[NV];
+	u8 name[NV];		/* 1 + index into names[], 0 = unnamed */
 	u32 map[NV][NB];	/* data block + 1, 0 = unmapped */
 };
 
 static struct state cur;
 static struct state *states;	/* states[i]: after the i-th commit since recording */
 static u64 seed;
-static unsigned long nr_images, nr_torn, nr_fallback;
+static unsigned long nr_images, nr_torn, nr_fallback, nr_named;
 
 static void workload_step(struct vd_pool_metadata *pmd)
 {
 	unsigned int v = pt_below(&seed, NV), o = pt_below(&seed, NV), b, e;
-	u64 op = pt_below(&seed, 100);
+	u64 op = pt_below(&seed, 110);
 	vd_blk_t pb;
 	bool more;
 
 	if (op < 8) {
 		if (!vd_pool_create_vdisk(pmd, v, NB * 8)) {
 			cur.exists[v] = true;
+			cur.name[v] = 0;
 			memset(cur.map[v], 0, sizeof(cur.map[v]));
 		}
 	} else if (op < 16) {
 		if (!vd_pool_create_snap(pmd, v, o)) {
 			cur.exists[v] = true;
+			cur.name[v] = 0;
 			memcpy(cur.map[v], cur.map[o], sizeof(cur.map[v]));
 		}
 	} else if (op < 20) {
-		if (!vd_pool_delete_vdisk(pmd, v))
+		if (!vd_pool_delete_vdisk(pmd, v)) {
 			cur.exists[v] = false;
+			cur.name[v] = 0;
+		}
 	} else if (op < 75) {
 		if (!cur.exists[v])
 			return;
@@ -62,8 +71,14 @@ static void workload_step(struct vd_pool_metadata *pmd)
 		if (!vd_pool_remove_range(pmd, v, b, e, NULL))
 			for (; b < e; b++)
 				cur.map[v][b] = 0;
-	} else {
+	} else if (op < 100) {
 		vd_pool_reclaim(pmd, 4, &more);
+	} else {				/* name, rename or unname */
+		b = pt_below(&seed, ARRAY_SIZE(names) + 1);
+		if (!vd_pool_set_name(pmd, v, b ? names[b - 1] : "")) {
+			cur.name[v] = b;
+			nr_named++;
+		}
 	}
 }
 
@@ -111,6 +126,12 @@ static int verify_image(const void *image, unsigned long expect, const char *wha
 			continue;
 		}
 		ok = !r && !vd_pool_iterate_mappings(p.pmd, v, 0, U64_MAX, cmp_fn, &c);
+		if (ok) {
+			char name[VD_NAME_MAX];
+
+			ok = !vd_pool_get_name(p.pmd, v, name) &&
+			     !strcmp(name, s->name[v] ? names[s->name[v] - 1] : "");
+		}
 		for (; ok && c.next < NB; c.next++)
 			c.bad |= s->map[v][c.next] != 0;
 		ok = ok && !c.bad;
@@ -240,8 +261,8 @@ int main(int argc, char **argv)
 	}
 	vd_pool_close(pmd);
 	vd_bm_destroy(bm);
-	tap_ok(ok, "workload of %lu commits recorded (%llu writes and flushes)", nr_commits,
-	       (unsigned long long)vd_rec_nr_events(rec));
+	tap_ok(ok, "workload of %lu commits recorded (%llu writes and flushes, %lu name changes)",
+	       nr_commits, (unsigned long long)vd_rec_nr_events(rec), nr_named);
 
 	/* Superblock writes (blocks 0 and 1), in commit order. */
 	sb_commit_of = malloc(sizeof(long) * (vd_rec_nr_events(rec) + 1));

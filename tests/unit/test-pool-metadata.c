@@ -12,6 +12,11 @@
 static struct pt_pool P;
 static u64 nr_fill = 50000;
 
+static long check_dev(struct vd_check_report *rep)
+{
+	return pt_check_dev(P.dev, 0, rep);
+}
+
 static int expect_clean(void)
 {
 	long e = pt_check_dev(P.dev, 0, NULL);
@@ -214,6 +219,46 @@ static int t_grow_needs_check(void)
 	return expect_clean();
 }
 
+/* A 1024-block pool moved to a 2048-block device, grown to fill it. */
+static int t_grow_metadata(void)
+{
+	struct pt_pool q, r = { 0 };
+	struct vd_pool_usage u0, u;
+	u8 *img = calloc(2048, VD_METADATA_BLOCK_SIZE);
+	vd_blk_t pb;
+	u64 b;
+
+	CHECK(img);
+	CHECK_R(pt_create(&q, 1024, 1000, 8));
+	CHECK_R(vd_pool_create_vdisk(q.pmd, 1, 8000));
+	CHECK_R(vd_pool_insert_new(q.pmd, 1, 0, &pb));
+	CHECK_R(vd_pool_commit(q.pmd));
+	memcpy(img, vd_dev_mem_image(q.dev), 1024 * VD_METADATA_BLOCK_SIZE);
+	pt_destroy(&q);
+	r.dev = vd_dev_create_mem(2048, img);
+	free(img);
+	CHECK(r.dev);
+	CHECK_R(pt_open(&r));
+	CHECK_R(vd_pool_get_usage(r.pmd, &u0));
+	CHECK(u0.nr_metadata_blocks == 1024);
+	CHECK(vd_pool_resize_metadata(r.pmd, 1000) == -EINVAL);	/* shrinking */
+	CHECK(vd_pool_resize_metadata(r.pmd, 2049) == -EINVAL);	/* beyond the device */
+	CHECK_R(vd_pool_resize_metadata(r.pmd, 1024));			/* same size: no-op */
+	CHECK_R(vd_pool_resize_metadata(r.pmd, 2048));
+	CHECK_R(vd_pool_resize_data(r.pmd, 1000));
+	CHECK_R(vd_pool_resize_data(r.pmd, 5000));
+	for (b = 1; b < 2000; b++)
+		CHECK_R(vd_pool_insert_new(r.pmd, 1, b % 1000, &pb));
+	CHECK_R(vd_pool_commit(r.pmd));
+	CHECK_R(pt_reopen(&r));
+	CHECK_R(vd_pool_get_usage(r.pmd, &u));
+	CHECK(u.nr_metadata_blocks == 2048 && u.nr_data_blocks == 5000);
+	CHECK(u.nr_free_metadata_blocks > u0.nr_free_metadata_blocks);
+	CHECK(pt_check_dev(r.dev, 0, NULL) == 0);
+	pt_destroy(&r);
+	return 0;
+}
+
 /* Set feature bits in both slots (re-checksummed) of the on-disk image. */
 static void set_features(u64 ro_compat, u64 incompat)
 {
@@ -247,6 +292,313 @@ static int t_features(void)
 	pt_close(&q);
 	set_features(0, 0);
 	return pt_open(&P);
+}
+
+static u64 sb_ro_compat(void)
+{
+	struct vd_superblock sb;
+
+	if (vd_pool_read_superblock(P.bm, &sb, NULL))
+		return ~0ULL;
+	return le64_to_cpu(sb.ro_compat_flags);
+}
+
+static int expect_name(u64 id, const char *want)
+{
+	char buf[VD_NAME_MAX];
+
+	memset(buf, 'x', sizeof(buf));
+	CHECK_R(vd_pool_get_name(P.pmd, id, buf));
+	if (strcmp(buf, want))
+		printf("# vdisk %llu: name '%s', expected '%s'\n", (unsigned long long)id, buf, want);
+	CHECK(!strcmp(buf, want));
+	return 0;
+}
+
+static int expect_find(const char *name, u64 want)
+{
+	u64 id = ~0ULL;
+
+	CHECK_R(vd_pool_find_name(P.pmd, name, &id));
+	CHECK(id == want);
+	return 0;
+}
+
+/* Runs after t_features(): vdisks 10 and 12 exist (11 was deleted). */
+static int t_names(void)
+{
+	static const char * const bad[] = {
+		"-x", ".x", "a b", "a/b", "a\tb", "caf\xc3\xa9", "a,b", "a*", "a\\b", "@",
+	};
+	char ok63[VD_NAME_MAX], long64[VD_NAME_MAX + 1], buf[VD_NAME_MAX];
+	struct vd_check_report rep;
+	struct pt_pool q = { 0 };
+	unsigned int i;
+	u64 id;
+
+	memset(ok63, 'a', VD_NAME_MAX - 1);
+	ok63[VD_NAME_MAX - 1] = 0;
+	memset(long64, 'b', VD_NAME_MAX);
+	long64[VD_NAME_MAX] = 0;
+	CHECK(vd_pool_name_valid("web-01") && vd_pool_name_valid("A_b.c+d:e-9"));
+	CHECK(vd_pool_name_valid("0") && vd_pool_name_valid("x.") && vd_pool_name_valid("_"));
+	CHECK(vd_pool_name_valid(ok63) && !vd_pool_name_valid(long64) && !vd_pool_name_valid(""));
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
+		CHECK(!vd_pool_name_valid(bad[i]));
+	/* No name map yet: no names, and refusals create none. */
+	CHECK(vd_pool_find_name(P.pmd, "web", &id) == -ENOENT);
+	CHECK_R(expect_name(10, ""));
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
+		CHECK(vd_pool_set_name(P.pmd, 10, bad[i]) == -EINVAL);
+	CHECK(vd_pool_set_name(P.pmd, 10, long64) == -EINVAL);
+	CHECK(vd_pool_set_name(P.pmd, 999, "web") == -ENOENT);
+	CHECK(vd_pool_set_name(P.pmd, 11, "web") == -ENOENT);	/* deleted */
+	CHECK(vd_pool_get_name(P.pmd, 999, buf) == -ENOENT && !buf[0]);
+	CHECK(vd_pool_find_name(P.pmd, "-x", &id) == -EINVAL);
+	CHECK(vd_pool_find_name(P.pmd, long64, &id) == -EINVAL);
+	CHECK_R(vd_pool_set_name(P.pmd, 10, ""));		/* removing none: no-op */
+	CHECK_R(vd_pool_commit(P.pmd));
+	CHECK(!(sb_ro_compat() & VD_FEATURE_RO_COMPAT_NAME_MAP));
+	/* Set, duplicate, same name again, rename, reuse of a freed name. */
+	CHECK_R(vd_pool_set_name(P.pmd, 10, "web"));
+	CHECK_R(expect_name(10, "web"));
+	CHECK_R(expect_find("web", 10));
+	CHECK(vd_pool_set_name(P.pmd, 12, "web") == -EEXIST);
+	CHECK_R(expect_name(12, ""));
+	CHECK_R(vd_pool_set_name(P.pmd, 10, "web"));
+	CHECK_R(vd_pool_set_name(P.pmd, 10, "www"));
+	CHECK(vd_pool_find_name(P.pmd, "web", &id) == -ENOENT);
+	CHECK_R(expect_find("www", 10));
+	CHECK_R(vd_pool_set_name(P.pmd, 12, "web"));
+	CHECK_R(vd_pool_set_name(P.pmd, 12, ok63));
+	CHECK_R(expect_name(12, ok63));
+	CHECK_R(expect_find(ok63, 12));
+	CHECK(vd_pool_find_name(P.pmd, "web", &id) == -ENOENT);
+	/* Committed with the ro_compat bit; survives a reopen. */
+	CHECK_R(vd_pool_commit(P.pmd));
+	CHECK(sb_ro_compat() & VD_FEATURE_RO_COMPAT_NAME_MAP);
+	CHECK_R(pt_reopen(&P));
+	CHECK_R(expect_name(10, "www"));
+	CHECK_R(expect_find(ok63, 12));
+	CHECK_R(expect_clean());
+	/* Remove with "", twice. */
+	CHECK_R(vd_pool_set_name(P.pmd, 12, ""));
+	CHECK_R(vd_pool_set_name(P.pmd, 12, ""));
+	CHECK_R(expect_name(12, ""));
+	CHECK(vd_pool_find_name(P.pmd, ok63, &id) == -ENOENT);
+	/* Abort returns to the committed names. */
+	CHECK_R(vd_pool_set_name(P.pmd, 10, "zzz"));
+	CHECK_R(vd_pool_abort(P.pmd));
+	CHECK_R(expect_name(10, "www"));
+	CHECK_R(expect_name(12, ok63));
+	CHECK_R(vd_pool_set_name(P.pmd, 12, ""));
+	/* Snapshots start unnamed; deleting a vdisk drops its name. */
+	CHECK_R(vd_pool_create_snap(P.pmd, 30, 10));
+	CHECK_R(expect_name(30, ""));
+	CHECK_R(vd_pool_set_name(P.pmd, 30, "snap"));
+	CHECK_R(vd_pool_commit(P.pmd));
+	CHECK_R(vd_pool_delete_vdisk(P.pmd, 30));
+	CHECK(vd_pool_find_name(P.pmd, "snap", &id) == -ENOENT);
+	CHECK(vd_pool_get_name(P.pmd, 30, buf) == -ENOENT);
+	CHECK_R(vd_pool_commit(P.pmd));
+	CHECK_R(expect_clean());
+	CHECK_R(vd_pool_create_vdisk(P.pmd, 30, 80));		/* id reused: unnamed */
+	CHECK_R(expect_name(30, ""));
+	CHECK_R(vd_pool_set_name(P.pmd, 10, "snap"));		/* the name is free again */
+	/* Enough names for a multi-level map. */
+	for (i = 0; i < 300; i++) {
+		snprintf(buf, sizeof(buf), "vd-%u", i);
+		CHECK_R(vd_pool_create_vdisk(P.pmd, 100 + i, 80));
+		CHECK_R(vd_pool_set_name(P.pmd, 100 + i, buf));
+	}
+	CHECK_R(vd_pool_commit(P.pmd));
+	CHECK_R(expect_find("vd-0", 100));
+	CHECK_R(expect_find("vd-299", 399));
+	CHECK(check_dev(&rep) == 0 && rep.nr_names == 301);
+	/* A held metadata snapshot keeps the names it saw. */
+	CHECK_R(vd_pool_reserve_metadata_snap(P.pmd));
+	for (i = 0; i < 300; i += 2)
+		CHECK_R(vd_pool_delete_vdisk(P.pmd, 100 + i));
+	CHECK_R(vd_pool_set_name(P.pmd, 10, "renamed"));
+	CHECK_R(vd_pool_commit(P.pmd));
+	CHECK(vd_pool_find_name(P.pmd, "vd-0", &id) == -ENOENT);
+	CHECK_R(expect_find("vd-1", 101));
+	CHECK(check_dev(&rep) == 0 && rep.nr_names == 151);
+	CHECK(pt_check_dev(P.dev, VD_CHECK_USE_METADATA_SNAP, &rep) == 0 && rep.nr_names == 301);
+	CHECK_R(vd_pool_release_metadata_snap(P.pmd));
+	CHECK_R(vd_pool_commit(P.pmd));
+	CHECK_R(expect_clean());
+	/* Read-only: refused.  A name map without its feature bit: refused. */
+	pt_close(&P);
+	q.dev = P.dev;
+	q.bm = vd_bm_user_create(q.dev, 64);
+	CHECK(q.bm && !vd_pool_open(q.bm, VD_POOL_OPEN_READ_ONLY, &q.pmd));
+	CHECK(vd_pool_set_name(q.pmd, 10, "x") == -EROFS);
+	CHECK(vd_pool_set_user_flags(q.pmd, 10, VD_DISK_FLAG_AUTO_ACTIVATE, 0) == -EROFS);
+	CHECK(!vd_pool_get_name(q.pmd, 10, buf) && !strcmp(buf, "renamed"));
+	pt_close(&q);
+	set_features(0, 0);
+	CHECK(pt_open(&q) == -EILSEQ);
+	pt_close(&q);
+	set_features(VD_FEATURE_RO_COMPAT_NAME_MAP, 0);
+	CHECK_R(pt_open(&P));
+	return expect_clean();
+}
+
+static int t_user_flags(void)
+{
+	struct vd_pool_vdisk_info i;
+
+	CHECK(vd_pool_set_user_flags(P.pmd, 10, VD_DISK_FLAG_SNAPSHOT, 0) == -EINVAL);
+	CHECK(vd_pool_set_user_flags(P.pmd, 10, 0, VD_DISK_FLAG_DELETING) == -EINVAL);
+	CHECK(vd_pool_set_user_flags(P.pmd, 10, VD_DISK_FLAG_AUTO_ACTIVATE | (1U << 31), 0) ==
+	      -EINVAL);
+	CHECK_R(vd_pool_get_details(P.pmd, 10, &i));
+	CHECK(!(i.flags & VD_DISK_FLAG_AUTO_ACTIVATE));		/* nothing changed */
+	CHECK(vd_pool_set_user_flags(P.pmd, 999, VD_DISK_FLAG_AUTO_ACTIVATE, 0) == -ENOENT);
+	CHECK(vd_pool_set_user_flags(P.pmd, 11, VD_DISK_FLAG_AUTO_ACTIVATE, 0) == -ENOENT);
+	CHECK_R(vd_pool_set_user_flags(P.pmd, 10, VD_DISK_FLAG_AUTO_ACTIVATE, 0));
+	CHECK_R(vd_pool_get_details(P.pmd, 10, &i));
+	CHECK(i.flags == VD_DISK_FLAG_AUTO_ACTIVATE);
+	CHECK_R(vd_pool_commit(P.pmd));
+	CHECK_R(pt_reopen(&P));
+	CHECK_R(vd_pool_get_details(P.pmd, 10, &i));
+	CHECK(i.flags == VD_DISK_FLAG_AUTO_ACTIVATE);
+	CHECK_R(expect_clean());				/* the checker knows the flag */
+	/* A snapshot does not inherit user flags; its own are kept apart. */
+	CHECK_R(vd_pool_create_snap(P.pmd, 40, 10));
+	CHECK_R(vd_pool_get_details(P.pmd, 40, &i));
+	CHECK(i.flags == VD_DISK_FLAG_SNAPSHOT);
+	CHECK_R(vd_pool_set_user_flags(P.pmd, 40, VD_DISK_FLAG_AUTO_ACTIVATE, 0));
+	CHECK_R(vd_pool_set_user_flags(P.pmd, 40, 0, VD_DISK_FLAG_AUTO_ACTIVATE));
+	CHECK_R(vd_pool_get_details(P.pmd, 40, &i));
+	CHECK(i.flags == VD_DISK_FLAG_SNAPSHOT);
+	/* set then clear: clear wins. */
+	CHECK_R(vd_pool_set_user_flags(P.pmd, 10, VD_DISK_FLAG_AUTO_ACTIVATE,
+				       VD_DISK_FLAG_AUTO_ACTIVATE));
+	CHECK_R(vd_pool_get_details(P.pmd, 10, &i));
+	CHECK(i.flags == 0);
+	CHECK_R(vd_pool_commit(P.pmd));
+	return expect_clean();
+}
+
+static int expect_sharing(struct pt_pool *q, u64 id, u64 want_ex, u64 want_sh)
+{
+	u64 ex = ~0ULL, sh = ~0ULL;
+
+	CHECK_R(vd_pool_count_sharing(q->pmd, id, &ex, &sh));
+	if (ex != want_ex || sh != want_sh)
+		printf("# vdisk %llu: %llu exclusive, %llu shared; expected %llu, %llu\n",
+		       (unsigned long long)id, (unsigned long long)ex, (unsigned long long)sh,
+		       (unsigned long long)want_ex, (unsigned long long)want_sh);
+	CHECK(ex == want_ex && sh == want_sh);
+	return 0;
+}
+
+/* 600 blocks: three mapping leaves (253 per leaf) under an internal root. */
+static int t_count_sharing(void)
+{
+	struct pt_pool q;
+	bool more = true;
+	vd_blk_t pb;
+	u64 b, ex, sh;
+
+	CHECK_R(pt_create(&q, 2048, 4000, 8));
+	CHECK(vd_pool_count_sharing(q.pmd, 1, &ex, &sh) == -ENOENT);
+	CHECK_R(vd_pool_create_vdisk(q.pmd, 1, 8000));
+	CHECK_R(expect_sharing(&q, 1, 0, 0));
+	for (b = 0; b < 600; b++)
+		CHECK_R(vd_pool_insert_new(q.pmd, 1, b, &pb));
+	CHECK_R(expect_sharing(&q, 1, 600, 0));		/* uncommitted state counts */
+	CHECK_R(vd_pool_commit(q.pmd));
+	CHECK_R(expect_sharing(&q, 1, 600, 0));
+	/* Snapshot: data counts stay 1, but the shared root makes everything shared. */
+	CHECK_R(vd_pool_create_snap(q.pmd, 2, 1));
+	CHECK_R(expect_sharing(&q, 1, 0, 600));
+	CHECK_R(expect_sharing(&q, 2, 0, 600));
+	/*
+	 * Overwrite block 0 of 1: its root and first leaf are copied (the copy
+	 * takes a reference on the leaf's 253 data blocks).  1: the new block
+	 * is exclusive.  2: its old block 0 is exclusive now, the rest of its
+	 * first leaf names blocks 1 also names, the other leaves are shared.
+	 */
+	CHECK_R(vd_pool_insert_new(q.pmd, 1, 0, &pb));
+	CHECK_R(expect_sharing(&q, 1, 1, 599));
+	CHECK_R(expect_sharing(&q, 2, 1, 599));
+	CHECK_R(vd_pool_commit(q.pmd));
+	/* Discard on 2: what it drops becomes exclusive to 1 (same leaf). */
+	CHECK_R(vd_pool_remove_range(q.pmd, 2, 0, 100, NULL));
+	CHECK_R(expect_sharing(&q, 1, 100, 500));
+	CHECK_R(expect_sharing(&q, 2, 0, 500));
+	/* Deleted, not reclaimed: the pending tree still shares. */
+	CHECK_R(vd_pool_delete_vdisk(q.pmd, 2));
+	CHECK(vd_pool_count_sharing(q.pmd, 2, &ex, &sh) == -ENOENT);
+	CHECK_R(expect_sharing(&q, 1, 100, 500));
+	CHECK_R(vd_pool_commit(q.pmd));
+	while (more) {
+		CHECK_R(vd_pool_reclaim(q.pmd, 2, &more));
+		CHECK_R(vd_pool_count_sharing(q.pmd, 1, &ex, &sh));
+		CHECK(ex >= 100 && ex + sh == 600);		/* partial reclaim: in between */
+	}
+	CHECK_R(expect_sharing(&q, 1, 600, 0));
+	CHECK_R(vd_pool_commit(q.pmd));
+	/* Held metadata snapshot: the shared vdisks tree makes everything shared. */
+	CHECK_R(vd_pool_reserve_metadata_snap(q.pmd));
+	CHECK_R(expect_sharing(&q, 1, 0, 600));
+	CHECK_R(vd_pool_create_vdisk(q.pmd, 3, 8000));		/* not in the held copy */
+	CHECK_R(vd_pool_insert_new(q.pmd, 3, 0, &pb));
+	CHECK_R(vd_pool_commit(q.pmd));
+	CHECK_R(expect_sharing(&q, 3, 1, 0));
+	CHECK_R(vd_pool_insert_new(q.pmd, 1, 300, &pb));		/* touch, copy one leaf */
+	CHECK_R(expect_sharing(&q, 1, 1, 599));
+	CHECK_R(vd_pool_commit(q.pmd));
+	CHECK_R(expect_sharing(&q, 1, 1, 599));
+	CHECK_R(vd_pool_release_metadata_snap(q.pmd));
+	CHECK_R(expect_sharing(&q, 1, 600, 0));
+	CHECK_R(vd_pool_commit(q.pmd));
+	CHECK_R(expect_sharing(&q, 1, 600, 0));
+	CHECK(pt_check_dev(q.dev, 0, NULL) == 0);
+	pt_destroy(&q);
+	return 0;
+}
+
+static int t_next_free_id(void)
+{
+	struct pt_pool q;
+	bool more = true;
+	u64 id;
+
+	CHECK_R(pt_create(&q, 1024, 1000, 8));
+	CHECK_R(vd_pool_next_free_id(q.pmd, &id));
+	CHECK(id == 0);
+	CHECK_R(vd_pool_create_vdisk(q.pmd, 0, 80));
+	CHECK_R(vd_pool_next_free_id(q.pmd, &id));
+	CHECK(id == 1);
+	CHECK_R(vd_pool_create_vdisk(q.pmd, 7, 80));		/* not committed yet */
+	CHECK_R(vd_pool_next_free_id(q.pmd, &id));
+	CHECK(id == 8);
+	CHECK_R(vd_pool_commit(q.pmd));
+	CHECK_R(vd_pool_create_vdisk(q.pmd, 20, 80));
+	CHECK_R(vd_pool_abort(q.pmd));
+	CHECK_R(vd_pool_next_free_id(q.pmd, &id));
+	CHECK(id == 8);
+	/* A deleted id stays used: its tombstone counts, reclaimed or not. */
+	CHECK_R(vd_pool_delete_vdisk(q.pmd, 7));
+	CHECK_R(vd_pool_next_free_id(q.pmd, &id));
+	CHECK(id == 8);
+	while (more)
+		CHECK_R(vd_pool_reclaim(q.pmd, 8, &more));
+	CHECK_R(vd_pool_commit(q.pmd));
+	CHECK_R(pt_reopen(&q));
+	CHECK_R(vd_pool_create_vdisk(q.pmd, 3, 80));
+	CHECK_R(vd_pool_next_free_id(q.pmd, &id));
+	CHECK(id == 8);
+	CHECK_R(vd_pool_create_vdisk(q.pmd, VD_DISK_NO_ORIGIN - 1, 80));
+	CHECK(vd_pool_next_free_id(q.pmd, &id) == -ENOSPC);
+	CHECK_R(vd_pool_commit(q.pmd));
+	CHECK(pt_check_dev(q.dev, 0, NULL) == 0);
+	pt_destroy(&q);
+	return 0;
 }
 
 struct fill_result {
@@ -317,7 +669,7 @@ int main(int argc, char **argv)
 	if (argc > 1)
 		nr_fill = strtoull(argv[1], NULL, 0);
 	kshim_verbose = -1;	/* refused operations log errors on purpose */
-	tap_plan(10);
+	tap_plan(15);
 	tap_ok(!t_format_open(), "format: empty pool, usage numbers, checks clean");
 	tap_ok(!t_vdisk_and_mappings(), "create vdisk, insert/overwrite/lookup/remove, errors");
 	tap_ok(!t_snapshot_delete_reclaim(),
@@ -326,7 +678,14 @@ int main(int argc, char **argv)
 	tap_ok(!t_transaction_id_abort(), "set_transaction_id <cur> <new>, abort returns to the last commit");
 	tap_ok(!t_metadata_snap(), "metadata snapshot: reserve/release, checker reads the held image");
 	tap_ok(!t_grow_needs_check(), "grow data, refuse metadata beyond the device, needs_check persists");
+	tap_ok(!t_grow_metadata(), "grow the metadata and data space maps: refusals, no-op, growth persists, checks clean");
 	tap_ok(!t_features(), "unknown incompat feature refuses, unknown ro_compat opens read-only");
+	tap_ok(!t_names(),
+	       "names: validity, set/duplicate/rename/remove, abort, snapshots unnamed, delete drops, 300 names, held snapshot, read-only, feature bit");
+	tap_ok(!t_user_flags(), "user flags: mask enforced, persisted, not inherited by snapshots");
+	tap_ok(!t_next_free_id(), "next_free_id: uncommitted creates, tombstones, abort, reuse, -ENOSPC");
+	tap_ok(!t_count_sharing(),
+	       "sharing census: snapshot, first overwrite, discard, pending deletion and partial reclaim, held metadata snapshot");
 	pt_destroy(&P);
 	tap_ok(!measure(&fr), "fill %llu blocks sequentially and randomly, snapshot, first overwrite",
 	       (unsigned long long)nr_fill);

@@ -132,13 +132,14 @@ int main(int argc, char **argv)
 	if (json && !quiet) {
 		printf("\n  ],\n  \"result\": \"%s\",\n", rep.nr_errors ? "damaged" : "clean");
 		printf("  \"errors\": %llu,\n  \"warnings\": %llu,\n  \"commit_seq\": %llu,\n"
-		       "  \"vdisks\": %llu,\n  \"deleted_vdisks\": %llu,\n  \"pending_deletes\": %llu,\n"
+		       "  \"vdisks\": %llu,\n  \"named_vdisks\": %llu,\n  \"deleted_vdisks\": %llu,\n"
+		       "  \"pending_deletes\": %llu,\n"
 		       "  \"mappings\": %llu,\n  \"metadata_blocks\": %llu,\n  \"metadata_used\": %llu,\n"
 		       "  \"data_blocks\": %llu,\n  \"data_used\": %llu,\n  \"leaked\": %llu,\n"
 		       "  \"bad_counts\": %llu,\n  \"counts_compared\": %s\n}\n",
 		       (unsigned long long)rep.nr_errors, (unsigned long long)rep.nr_warnings,
 		       (unsigned long long)rep.commit_seq, (unsigned long long)rep.nr_vdisks,
-		       (unsigned long long)rep.nr_tombstones,
+		       (unsigned long long)rep.nr_names, (unsigned long long)rep.nr_tombstones,
 		       (unsigned long long)rep.nr_pending_deletes, (unsigned long long)rep.nr_mappings,
 		       (unsigned long long)rep.nr_metadata_blocks,
 		       (unsigned long long)rep.nr_metadata_used,
@@ -146,9 +147,9 @@ int main(int argc, char **argv)
 		       (unsigned long long)rep.nr_leaked, (unsigned long long)rep.nr_bad_counts,
 		       rep.counts_compared ? "true" : "false");
 	} else if (!quiet) {
-		printf("commit %llu: %llu vdisks (%llu deleted, %llu pending deletion), %llu mappings\n",
+		printf("commit %llu: %llu vdisks (%llu named, %llu deleted, %llu pending deletion), %llu mappings\n",
 		       (unsigned long long)rep.commit_seq, (unsigned long long)rep.nr_vdisks,
-		       (unsigned long long)rep.nr_tombstones,
+		       (unsigned long long)rep.nr_names, (unsigned long long)rep.nr_tombstones,
 		       (unsigned long long)rep.nr_pending_deletes, (unsigned long long)rep.nr_mappings);
 		if (rep.counts_compared)
 			printf("metadata %llu/%llu blocks used, data %llu/%llu blocks used\n",

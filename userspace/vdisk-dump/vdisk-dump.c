@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vdisk-dump: dm-vdisk pool metadata as readable text or JSON: superblock,
- * space maps with their reference counts (as runs), vdisks with details and
- * mappings (as runs of consecutive blocks).
+ * space maps with their reference counts (as runs), vdisks with names,
+ * details and mappings (as runs of consecutive blocks).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -30,8 +30,8 @@ static void usage(FILE *f)
 		"Usage: vdisk-dump <metadata device or file> [--json]\n"
 		"\n"
 		"Print dm-vdisk pool metadata: the current superblock, both space maps\n"
-		"(free counts and reference counts as runs), every vdisk with its details\n"
-		"and its mappings (runs of consecutive virtual -> data blocks).  Every\n"
+		"(free counts and reference counts as runs), every vdisk with its name,\n"
+		"details and mappings (runs of consecutive virtual -> data blocks).  Every\n"
 		"reference to a metadata block (tree roots, the held metadata snapshot,\n"
 		"space map index entries, mapping roots) is shown as block@txn: the block\n"
 		"and the transaction its header must carry.\n"
@@ -197,6 +197,7 @@ static int vdisk_fn(void *context, u64 id)
 {
 	struct vdisk_ctx *c = context;
 	struct vd_pool_vdisk_info i;
+	char name[VD_NAME_MAX];
 	struct run r = { 0 };
 	struct vd_ref root;
 	int ret;
@@ -208,28 +209,48 @@ static int vdisk_fn(void *context, u64 id)
 		c->err = ret;
 		return ret;
 	}
+	/* A damaged name does not hide the rest: shown as none, exit status 1. */
+	ret = vd_pool_get_name(c->pmd, id, name);
+	if (ret) {
+		fprintf(stderr, "vdisk-dump: vdisk %llu: its name is unreadable (%s)\n",
+			(unsigned long long)id, strerror(-ret));
+		c->err = ret;
+		name[0] = 0;
+	}
 	if (json) {
-		printf("%s\n    {\"id\": %llu, \"size_sectors\": %llu, \"mapped_blocks\": %llu, "
+		/* Valid names need no JSON escaping ([A-Za-z0-9_.+:-]). */
+		printf("%s\n    {\"id\": %llu, \"name\": ", c->n++ ? "," : "",
+		       (unsigned long long)id);
+		if (name[0])
+			printf("\"%s\"", name);
+		else
+			printf("null");
+		printf(", \"size_sectors\": %llu, \"mapped_blocks\": %llu, "
 		       "\"creation_time\": %llu, \"snapshot_time\": %llu, \"origin\": ",
-		       c->n++ ? "," : "", (unsigned long long)id,
 		       (unsigned long long)i.size_sectors, (unsigned long long)i.mapped_blocks,
 		       (unsigned long long)i.creation_time, (unsigned long long)i.snapshot_time);
 		if (i.origin_id == VD_DISK_NO_ORIGIN)
 			printf("null");
 		else
 			printf("%llu", (unsigned long long)i.origin_id);
-		printf(", \"flags\": %u, \"transaction_id\": %llu, \"mapping_root\": ",
-		       i.flags, (unsigned long long)i.transaction_id);
+		printf(", \"flags\": %u, \"auto_activate\": %s, \"transaction_id\": %llu, "
+		       "\"mapping_root\": ", i.flags,
+		       i.flags & VD_DISK_FLAG_AUTO_ACTIVATE ? "true" : "false",
+		       (unsigned long long)i.transaction_id);
 		print_ref(root);
 		printf(",\n     \"mappings\": [");
 	} else {
-		printf("vdisk %llu: size %llu sectors, %llu mapped blocks, created at time %llu",
-		       (unsigned long long)id, (unsigned long long)i.size_sectors,
-		       (unsigned long long)i.mapped_blocks, (unsigned long long)i.creation_time);
+		printf("vdisk %llu", (unsigned long long)id);
+		if (name[0])
+			printf(" \"%s\"", name);
+		printf(": size %llu sectors, %llu mapped blocks, created at time %llu",
+		       (unsigned long long)i.size_sectors, (unsigned long long)i.mapped_blocks, (unsigned long long)i.creation_time);
 		if (i.origin_id != VD_DISK_NO_ORIGIN)
 			printf(", snapshot of %llu", (unsigned long long)i.origin_id);
 		if (i.snapshot_time)
 			printf(", last snapshot at time %llu", (unsigned long long)i.snapshot_time);
+		if (i.flags & VD_DISK_FLAG_AUTO_ACTIVATE)
+			printf(", auto-activate");
 		printf("\n  mapping root ");
 		print_ref(root);
 		printf("\n  mappings (vblocks -> data blocks):\n");
@@ -321,6 +342,11 @@ int main(int argc, char **argv)
 		print_ref(vd_ref_load(&sb.tree_roots[VD_ROOT_DETAILS]));
 		printf(",\n    \"pending_deletion\": ");
 		print_ref(vd_ref_load(&sb.tree_roots[VD_ROOT_PENDING_DELETE]));
+		printf(", \"name_map\": ");
+		if (le64_to_cpu(sb.tree_roots[VD_ROOT_NAME_MAP].blocknr))
+			print_ref(vd_ref_load(&sb.tree_roots[VD_ROOT_NAME_MAP]));
+		else
+			printf("null");
 		printf("},\n");
 		printf("  \"metadata_space_map\": {\"blocks\": %llu, \"free\": %llu,\n",
 		       (unsigned long long)u.nr_metadata_blocks,
@@ -346,6 +372,11 @@ int main(int argc, char **argv)
 		print_ref(vd_ref_load(&sb.tree_roots[VD_ROOT_DETAILS]));
 		printf(", pending-deletion tree ");
 		print_ref(vd_ref_load(&sb.tree_roots[VD_ROOT_PENDING_DELETE]));
+		printf(", name map ");
+		if (le64_to_cpu(sb.tree_roots[VD_ROOT_NAME_MAP].blocknr))
+			print_ref(vd_ref_load(&sb.tree_roots[VD_ROOT_NAME_MAP]));
+		else
+			printf("none");
 		printf("\nmetadata space map: %llu blocks, %llu free\n",
 		       (unsigned long long)u.nr_metadata_blocks,
 		       (unsigned long long)u.nr_free_metadata_blocks);

@@ -74,11 +74,17 @@ struct vd_block_ref {
 #define VD_FORMAT_VERSION		1U
 
 /* compat: unknown bits may be ignored. */
-#define VD_FEATURE_COMPAT_NAME_MAP		(1ULL << 0)
-#define VD_FEATURE_COMPAT_SUPP			(VD_FEATURE_COMPAT_NAME_MAP)
+#define VD_FEATURE_COMPAT_SUPP			(0ULL)
 /* ro_compat: unknown bits force a read-only open. */
 #define VD_FEATURE_RO_COMPAT_FINGERPRINTS	(1ULL << 0)	/* dedup index */
-#define VD_FEATURE_RO_COMPAT_SUPP		(0ULL)
+/*
+ * The name map (VD_ROOT_NAME_MAP) exists.  ro_compat, not compat: code that
+ * ignores the map would delete a vdisk and leave its name behind.  Set by
+ * the commit that creates the map (the first name ever written); never
+ * cleared.  Present exactly when tree_roots[VD_ROOT_NAME_MAP] is non-zero.
+ */
+#define VD_FEATURE_RO_COMPAT_NAME_MAP		(1ULL << 1)
+#define VD_FEATURE_RO_COMPAT_SUPP		(VD_FEATURE_RO_COMPAT_NAME_MAP)
 /* incompat: unknown bits refuse the open. */
 #define VD_FEATURE_INCOMPAT_COMPRESSION		(1ULL << 0)	/* fragment slots */
 #define VD_FEATURE_INCOMPAT_SSD_TIER		(1ULL << 1)
@@ -112,7 +118,7 @@ enum vd_tree_root_index {
 	VD_ROOT_PENDING_DELETE = 2,	/* trees being deleted incrementally */
 	VD_ROOT_FINGERPRINTS = 3,	/* reserved: dedup fingerprint index */
 	VD_ROOT_REPLICATION = 4,	/* reserved: replication state */
-	VD_ROOT_NAME_MAP = 5,		/* reserved: vdisk name -> id */
+	VD_ROOT_NAME_MAP = 5,		/* vdisk id -> struct vd_disk_name */
 	VD_NR_TREE_ROOTS = 16
 };
 
@@ -238,6 +244,21 @@ struct vd_disk_details {
 #define VD_DISK_NO_ORIGIN		(~0ULL)
 
 /*
+ * Value of the name map (key = vdisk id; root VD_ROOT_NAME_MAP, absent until
+ * the first name is set, see VD_FEATURE_RO_COMPAT_NAME_MAP).  Only live
+ * vdisks have entries.  @name: 1..VD_DISK_NAME_SIZE-1 bytes of
+ * [A-Za-z0-9_.+:-], not starting with '-' or '.', NUL-padded to the end
+ * (the last byte is always 0).  Names are unique among entries.  Keyed by id
+ * because keys are u64: finding a name scans the map (about 56 names per
+ * leaf; pools have hundreds of vdisks).
+ */
+#define VD_DISK_NAME_SIZE		64U
+
+struct vd_disk_name {
+	__u8 name[VD_DISK_NAME_SIZE];
+};
+
+/*
  * Mapping value (leaf value of a vdisk's mapping tree, key = virtual block):
  *   bits  0..47  physical data block number
  *   bit   48     block lives on the SSD tier
@@ -278,5 +299,6 @@ VD_SIZE_CHECK(sm_bitmap, sizeof(struct vd_sm_bitmap) == VD_METADATA_BLOCK_SIZE);
 VD_SIZE_CHECK(sm_index_entry, sizeof(struct vd_sm_index_entry) == 24);
 VD_SIZE_CHECK(block_ref, sizeof(struct vd_block_ref) == VD_BLOCK_REF_SIZE);
 VD_SIZE_CHECK(disk_details, sizeof(struct vd_disk_details) == VD_DISK_DETAILS_SIZE);
+VD_SIZE_CHECK(disk_name, sizeof(struct vd_disk_name) == VD_DISK_NAME_SIZE);
 
 #endif /* _UAPI_LINUX_DM_VDISK_FORMAT_H */

@@ -8,9 +8,6 @@
 #include "vd-btree.h"
 #include "vd-transaction-manager.h"
 
-/* Deeper than any real tree (168^9 * 253 entries); protects against cycles. */
-#define VD_BTREE_MAX_DEPTH 12
-
 static inline struct vd_btree_node_header *vd_node(struct vd_block *b)
 {
 	return vd_block_data(b);

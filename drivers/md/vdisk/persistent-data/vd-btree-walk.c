@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* B+tree walk for the checker and audits, and entry counting. */
+/* B+tree walks for the checker, audits and the sharing census; entry counting. */
 #include <linux/errno.h>
 #include <linux/kernel.h>
 
@@ -54,6 +54,36 @@ int vd_btree_walk(struct vd_btree_info *info, struct vd_ref root, vd_btree_walk_
 		  void *context)
 {
 	return walk_rec(info, root, 0, 0, U64_MAX, fn, context);
+}
+
+int vd_btree_walk_path(struct vd_btree_info *info, struct vd_ref root, u64 key,
+		       int (*fn)(void *context, vd_blk_t b), void *context)
+{
+	struct vd_btree_node_header *n;
+	struct vd_ref cur = root;
+	struct vd_block *blk;
+	unsigned int depth;
+	int i, r;
+
+	for (depth = 0; depth < VD_BTREE_MAX_DEPTH; depth++) {
+		r = vd_btree_read_node(info, cur, &blk);
+		if (r)
+			return r;
+		n = vd_node(blk);
+		r = fn(context, cur.nr);
+		i = vd_node_lower_bound(n, key);
+		if (!r && i < 0)
+			r = -ENODATA;
+		if (r || vd_node_is_leaf(n)) {
+			vd_tm_unlock(info->tm, blk);
+			return r;
+		}
+		cur = vd_node_child(n, i);
+		vd_tm_unlock(info->tm, blk);
+	}
+	pr_err("vdisk: btree node %llu: tree deeper than %u levels\n",
+	       (unsigned long long)cur.nr, VD_BTREE_MAX_DEPTH);
+	return -EILSEQ;
 }
 
 static int count_fn(void *context, const struct vd_btree_walk_node *node)

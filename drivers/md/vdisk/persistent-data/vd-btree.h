@@ -95,6 +95,12 @@ int vd_btree_del_step(struct vd_btree_info *info, struct vd_ref root, unsigned i
 int vd_btree_count(struct vd_btree_info *info, struct vd_ref root, u64 *count);
 
 /*
+ * Deeper than any real tree (168^9 * 253 entries); protects against cycles.
+ * Walks never hand out a node at depth >= this.
+ */
+#define VD_BTREE_MAX_DEPTH 12
+
+/*
  * Walk every node reachable from @root, depth-first, in key order.  @fn
  * sees each node once per reference; returning VD_BTREE_WALK_SKIP skips the
  * node's children (e.g. a shared subtree already counted), < 0 aborts.
@@ -117,6 +123,14 @@ struct vd_btree_walk_node {
 typedef int (*vd_btree_walk_fn)(void *context, const struct vd_btree_walk_node *node);
 int vd_btree_walk(struct vd_btree_info *info, struct vd_ref root, vd_btree_walk_fn fn,
 		  void *context);
+
+/*
+ * Visit the nodes on the path from @root down to the leaf whose range holds
+ * @key, root first (@fn gets the block number; non-zero stops the walk and
+ * is returned).  -ENODATA if @key is below the tree's first key.  Read only.
+ */
+int vd_btree_walk_path(struct vd_btree_info *info, struct vd_ref root, u64 key,
+		       int (*fn)(void *context, vd_blk_t b), void *context);
 
 /* Value types for common cases. */
 /* __le64 values that are data blocks counted in @data_sm (context = sm). */

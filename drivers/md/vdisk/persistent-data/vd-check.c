@@ -8,6 +8,7 @@
 #include <linux/errno.h>
 #include <linux/kernel.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/string.h>
 #ifdef __KERNEL__
 #include <linux/stdarg.h>
@@ -26,12 +27,15 @@
 #define __printf(a, b)	/* the kernel build checks the formats */
 #endif
 
-enum tree_kind { T_VDISKS, T_DETAILS, T_PENDING, T_MAPPING, T_SM_INDEX, T_SM_OVERFLOW };
+enum tree_kind {
+	T_VDISKS, T_DETAILS, T_PENDING, T_MAPPING, T_SM_INDEX, T_SM_OVERFLOW, T_NAMES
+};
 
 static const char * const tree_names[] = {
 	[T_VDISKS] = "vdisks", [T_DETAILS] = "details",
 	[T_PENDING] = "pending-deletion", [T_MAPPING] = "mapping",
 	[T_SM_INDEX] = "space map index", [T_SM_OVERFLOW] = "space map overflow",
+	[T_NAMES] = "name map",
 };
 
 struct root_ref {
@@ -43,6 +47,11 @@ struct root_ref {
 struct detail {
 	u64 id;
 	struct vd_disk_details d;
+};
+
+struct name_entry {
+	u64 id;
+	struct vd_disk_name n;
 };
 
 struct checker {
@@ -59,6 +68,8 @@ struct checker {
 	u64 nr_roots, roots_alloc;
 	struct detail *details;
 	u64 nr_details, details_alloc;
+	struct name_entry *names;
+	u64 nr_names, names_alloc;
 	/* Current walk. */
 	enum tree_kind kind;
 	bool collect;			/* values of this tree are checked/collected */
@@ -209,6 +220,7 @@ static int visit_node(void *context, const struct vd_btree_walk_node *n)
 		       tn, (unsigned long long)b, n->depth, c->leaf_depth);
 	}
 	vsize = c->kind == T_DETAILS ? sizeof(struct vd_disk_details) :
+		c->kind == T_NAMES ? sizeof(struct vd_disk_name) :
 		c->kind == T_SM_INDEX ? sizeof(struct vd_sm_index_entry) :
 		c->kind == T_VDISKS || c->kind == T_PENDING ? sizeof(struct vd_block_ref) :
 		sizeof(__le64);
@@ -241,6 +253,17 @@ static int visit_node(void *context, const struct vd_btree_walk_node *n)
 			r = add_root(c, k, vd_ref_load((const void *)val), c->kind == T_PENDING);
 			if (r)
 				return r;
+			break;
+		case T_NAMES:
+			if (!c->collect)
+				break;
+			c->names = grow(c->names, &c->names_alloc, c->nr_names,
+					sizeof(*c->names));
+			if (!c->names)
+				return -ENOMEM;
+			c->names[c->nr_names].id = k;
+			memcpy(&c->names[c->nr_names].n, val, sizeof(struct vd_disk_name));
+			c->nr_names++;
 			break;
 		case T_DETAILS:
 			if (!c->collect)
@@ -314,6 +337,7 @@ static void walk(struct checker *c, enum tree_kind kind, struct vd_ref ref, u64 
 	int r;
 
 	vd_btree_vt_plain(&info.vt, kind == T_DETAILS ? sizeof(struct vd_disk_details) :
+			  kind == T_NAMES ? sizeof(struct vd_disk_name) :
 			  kind == T_SM_INDEX ? sizeof(struct vd_sm_index_entry) :
 			  kind == T_VDISKS || kind == T_PENDING ? sizeof(struct vd_block_ref) : 8);
 	c->kind = kind;
@@ -357,6 +381,9 @@ static int walk_image(struct checker *c, const struct vd_block_ref *tree_roots, 
 	walk(c, T_VDISKS, vd_ref_load(&tree_roots[VD_ROOT_VDISKS]), U64_MAX);
 	walk(c, T_DETAILS, vd_ref_load(&tree_roots[VD_ROOT_DETAILS]), U64_MAX);
 	walk(c, T_PENDING, vd_ref_load(&tree_roots[VD_ROOT_PENDING_DELETE]), U64_MAX);
+	/* Optional: 0 until the first name is set. */
+	if (le64_to_cpu(tree_roots[VD_ROOT_NAME_MAP].blocknr))
+		walk(c, T_NAMES, vd_ref_load(&tree_roots[VD_ROOT_NAME_MAP]), U64_MAX);
 	c->collect = false;
 	for (i = first; i < c->nr_roots; i++)
 		walk(c, T_MAPPING, c->roots[i].root,
@@ -437,7 +464,8 @@ static void check_lineage(struct checker *c)
 			       "vdisk %llu: creation time %llu is after the pool's time %llu",
 			       (unsigned long long)d->id, (unsigned long long)ct,
 			       (unsigned long long)t);
-		if (flags & ~(VD_DISK_FLAG_SNAPSHOT | VD_DISK_FLAG_DELETING))
+		if (flags & ~(VD_DISK_FLAG_SNAPSHOT | VD_DISK_FLAG_DELETING |
+			      VD_DISK_FLAG_USER_MASK))
 			report(c, VD_CHECK_ERROR, "vdisk %llu: unknown flags 0x%x",
 			       (unsigned long long)d->id, flags);
 		if (origin == VD_DISK_NO_ORIGIN) {
@@ -500,6 +528,82 @@ static void check_details(struct checker *c)
 			       (unsigned long long)id);
 	}
 	check_lineage(c);
+}
+
+static bool is_live(struct checker *c, u64 id)
+{
+	u64 lo = 0, hi = c->nr_roots;
+
+	/* Live roots come first, in id order (pending ones follow). */
+	while (lo < hi) {
+		u64 mid = lo + (hi - lo) / 2;
+		const struct root_ref *rr = &c->roots[mid];
+
+		if (!rr->pending && rr->key == id)
+			return true;
+		if (!rr->pending && rr->key < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	const struct name_entry *x = a, *y = b;
+	int r = memcmp(x->n.name, y->n.name, sizeof(x->n.name));
+
+	return r ? r : x->id < y->id ? -1 : x->id > y->id;
+}
+
+/*
+ * Name map entries: each for a live vdisk, each a valid NUL-padded name, no
+ * name twice (found by sorting: O(n log n) for a damaged map of any size).
+ */
+static void check_names(struct checker *c, const struct vd_block_ref *tree_roots)
+{
+	bool has_root = le64_to_cpu(tree_roots[VD_ROOT_NAME_MAP].blocknr);
+	bool has_flag = le64_to_cpu(c->sb.ro_compat_flags) & VD_FEATURE_RO_COMPAT_NAME_MAP;
+	u64 i;
+
+	if (has_root != has_flag)
+		report(c, VD_CHECK_ERROR,
+		       has_root ? "a name map exists but the superblock lacks its feature flag" :
+		       "the name map feature flag is set but there is no name map");
+	for (i = 0; i < c->nr_names; i++) {
+		const struct name_entry *e = &c->names[i];
+		size_t len = strnlen((const char *)e->n.name, sizeof(e->n.name)), j;
+		char buf[VD_DISK_NAME_SIZE];
+		bool bad = len == sizeof(buf);
+
+		if (!is_live(c, e->id))
+			report(c, VD_CHECK_ERROR,
+			       "name map: entry for vdisk %llu, which is not a live vdisk",
+			       (unsigned long long)e->id);
+		/* The padding after the NUL must be zero too (one spelling per name). */
+		for (j = len; j < sizeof(buf); j++)
+			bad |= e->n.name[j] != 0;
+		memcpy(buf, e->n.name, sizeof(buf));
+		buf[sizeof(buf) - 1] = 0;
+		if (bad || !vd_pool_name_valid(buf))
+			report(c, VD_CHECK_ERROR, "name map: vdisk %llu has an invalid name",
+			       (unsigned long long)e->id);
+	}
+	c->rep->nr_names = c->nr_names;
+	sort(c->names, c->nr_names, sizeof(*c->names), cmp_names, NULL);
+	for (i = 1; i < c->nr_names; i++) {
+		const struct name_entry *a = &c->names[i - 1], *b = &c->names[i];
+		char buf[VD_DISK_NAME_SIZE];
+
+		if (memcmp(a->n.name, b->n.name, sizeof(a->n.name)))
+			continue;
+		memcpy(buf, a->n.name, sizeof(buf));
+		buf[sizeof(buf) - 1] = 0;
+		report(c, VD_CHECK_ERROR, "name map: vdisks %llu and %llu have the same name '%s'",
+		       (unsigned long long)a->id, (unsigned long long)b->id,
+		       vd_pool_name_valid(buf) ? buf : "(invalid)");
+	}
 }
 
 struct cmp_ctx {
@@ -789,6 +893,7 @@ int vd_check(struct vd_block_manager *bm, unsigned int flags, struct vd_check_re
 		if (held) {
 			walk_image(c, held_roots, true);
 			check_details(c);
+			check_names(c, held_roots);
 		}
 		r = 0;
 		goto out;
@@ -800,6 +905,7 @@ int vd_check(struct vd_block_manager *bm, unsigned int flags, struct vd_check_re
 	if (held)
 		walk_image(c, held_roots, false);
 	check_details(c);
+	check_names(c, c->sb.tree_roots);
 	if (c->walk_failed) {
 		report(c, VD_CHECK_WARNING,
 		       "reference counts not compared: some metadata is unreadable");
@@ -817,6 +923,7 @@ out:
 	kvfree(c->dcount);
 	kvfree(c->roots);
 	kvfree(c->details);
+	kvfree(c->names);
 	kvfree(c->bitmaps);
 	kvfree(c->stale_seen);
 	kfree(c);

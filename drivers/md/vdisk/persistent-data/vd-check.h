@@ -36,6 +36,7 @@ struct vd_check_report {
 	u64 nr_vdisks;
 	u64 nr_tombstones;
 	u64 nr_pending_deletes;
+	u64 nr_names;			/* name map entries */
 	u64 nr_mappings;		/* leaf entries of distinct mapping leaves */
 	u64 nr_metadata_blocks;
 	u64 nr_metadata_used;		/* rebuilt: blocks with references */

@@ -39,6 +39,8 @@ struct vd_pool_metadata {
 	/* vdisks and pending trees: values are mapping tree roots */
 	struct vd_btree_info top_info;
 	struct vd_btree_info details_info;
+	/* name map: vdisk id -> struct vd_disk_name (plain values) */
+	struct vd_btree_info names_info;
 	/* Last committed superblock with this transaction's changes applied. */
 	struct vd_superblock *sb;
 	bool read_only;
@@ -119,6 +121,8 @@ static void setup_infos(struct vd_pool_metadata *pmd)
 	};
 	pmd->details_info.tm = pmd->tm;
 	vd_btree_vt_plain(&pmd->details_info.vt, sizeof(struct vd_disk_details));
+	pmd->names_info.tm = pmd->tm;
+	vd_btree_vt_plain(&pmd->names_info.vt, sizeof(struct vd_disk_name));
 }
 
 /* ---------------- superblock ---------------- */
@@ -251,6 +255,21 @@ static int check_geometry(struct vd_block_manager *bm, const struct vd_superbloc
 		if (r < VD_SUPERBLOCK_NR_SLOTS || r >= nr_meta) {
 			pr_err("superblock: tree root %d points to block %llu, outside the metadata\n",
 			       i, (unsigned long long)r);
+			return -EILSEQ;
+		}
+	}
+	/* The name map is optional (0 = none yet), and comes with its feature bit. */
+	if (le64_to_cpu(sb->tree_roots[VD_ROOT_NAME_MAP].blocknr)) {
+		u64 r = le64_to_cpu(sb->tree_roots[VD_ROOT_NAME_MAP].blocknr);
+
+		if (r < VD_SUPERBLOCK_NR_SLOTS || r >= nr_meta) {
+			pr_err("superblock: name map root points to block %llu, outside the metadata\n",
+			       (unsigned long long)r);
+			return -EILSEQ;
+		}
+		if (!(le64_to_cpu(sb->ro_compat_flags) & VD_FEATURE_RO_COMPAT_NAME_MAP)) {
+			pr_err("superblock: a name map (block %llu) without its feature flag\n",
+			       (unsigned long long)r);
 			return -EILSEQ;
 		}
 	}
@@ -728,6 +747,249 @@ out:
 	return r;
 }
 
+/* ---------------- names ---------------- */
+
+/*
+ * The name map (VD_ROOT_NAME_MAP) is keyed by vdisk id, so getting or
+ * changing a vdisk's name is one tree operation; finding a vdisk by name
+ * (and the uniqueness check of set_name) scans the map: O(number of names),
+ * about 56 names per 4 KiB leaf, fine for pools of hundreds of vdisks.  The
+ * map is created by the first name ever set, in the same transaction as the
+ * ro_compat feature bit that announces it.
+ */
+static bool name_char_ok(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	       (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '+' ||
+	       ch == ':' || ch == '-';
+}
+
+bool vd_pool_name_valid(const char *name)
+{
+	unsigned int i;
+
+	if (!name[0] || name[0] == '-' || name[0] == '.')
+		return false;
+	for (i = 0; name[i]; i++)
+		if (i >= VD_NAME_MAX - 1 || !name_char_ok(name[i]))
+			return false;
+	return true;
+}
+
+/* Copy a stored name into @buf (VD_NAME_MAX bytes); -EILSEQ if it is invalid. */
+static int name_load(u64 id, const struct vd_disk_name *n, char *buf)
+{
+	memcpy(buf, n->name, VD_NAME_MAX);
+	if (!buf[VD_NAME_MAX - 1] && vd_pool_name_valid(buf))
+		return 0;
+	buf[0] = 0;
+	pr_err("name map: the entry of vdisk %llu is not a valid name (run vdisk-check)\n",
+	       (unsigned long long)id);
+	return -EILSEQ;
+}
+
+struct find_name_ctx {
+	const char *name;
+	u64 id;
+};
+
+static int find_name_fn(void *context, u64 key, const void *value)
+{
+	const struct vd_disk_name *n = value;
+	struct find_name_ctx *c = context;
+
+	/* @c->name is valid, so shorter than VD_NAME_MAX: a padded entry matches. */
+	if (strncmp((const char *)n->name, c->name, VD_NAME_MAX))
+		return 0;
+	c->id = key;
+	return 1;
+}
+
+/* The id whose entry is @name (a valid name): 0, -ENOENT or a read error. */
+static int lookup_name(struct vd_pool_metadata *pmd, const char *name, u64 *id)
+{
+	struct find_name_ctx c = { .name = name };
+	struct vd_ref root = tree_root(pmd, VD_ROOT_NAME_MAP);
+	int r;
+
+	if (!root.nr)
+		return -ENOENT;
+	r = vd_btree_iterate(&pmd->names_info, root, 0, U64_MAX, find_name_fn, &c);
+	if (r < 0)
+		return r;
+	if (!r)
+		return -ENOENT;
+	*id = c.id;
+	return 0;
+}
+
+/* Remove @id's name if it has one (nothing is changed when it has none). */
+static int drop_name(struct vd_pool_metadata *pmd, u64 id)
+{
+	struct vd_ref root = tree_root(pmd, VD_ROOT_NAME_MAP), new_root;
+	int r;
+
+	if (!root.nr)
+		return 0;
+	/* vd_btree_remove() checks the key before it changes anything. */
+	r = vd_btree_remove(&pmd->names_info, root, id, &new_root);
+	if (r == -ENODATA)
+		return 0;
+	if (!r)
+		set_tree_root(pmd, VD_ROOT_NAME_MAP, new_root);
+	return r;
+}
+
+int vd_pool_set_name(struct vd_pool_metadata *pmd, u64 id, const char *name)
+{
+	struct vd_ref root, new_root;
+	struct vd_disk_name n;
+	u64 other;
+	int r = check_writable(pmd);
+
+	if (r)
+		return r;
+	if (name[0] && !vd_pool_name_valid(name)) {
+		pr_err("set_name: vdisk %llu: invalid name (1..%u bytes of A-Z a-z 0-9 _ . + : -, not starting with - or .)\n",
+		       (unsigned long long)id, VD_NAME_MAX - 1);
+		return -EINVAL;
+	}
+	r = read_vdisk(pmd, id, &root, NULL);
+	if (r) {
+		if (r == -ENODATA)
+			pr_err("set_name: vdisk %llu does not exist\n", (unsigned long long)id);
+		return r == -ENODATA ? -ENOENT : r;
+	}
+	if (!name[0])
+		return fail(pmd, drop_name(pmd, id), "set_name", id);
+	/* Only reads so far: a refusal or a read error changes nothing. */
+	r = lookup_name(pmd, name, &other);
+	if (!r && other == id)
+		return 0;
+	if (!r) {
+		pr_err("set_name: vdisk %llu: the name '%s' belongs to vdisk %llu\n",
+		       (unsigned long long)id, name, (unsigned long long)other);
+		return -EEXIST;
+	}
+	if (r != -ENOENT)
+		return r;
+	root = tree_root(pmd, VD_ROOT_NAME_MAP);
+	if (!root.nr) {
+		r = vd_btree_empty(&pmd->names_info, &root);
+		if (r)
+			return fail(pmd, r, "set_name", id);
+		set_tree_root(pmd, VD_ROOT_NAME_MAP, root);
+		/* Committed together with the root: older code opens read-only. */
+		pmd->sb->ro_compat_flags |= cpu_to_le64(VD_FEATURE_RO_COMPAT_NAME_MAP);
+	}
+	memset(&n, 0, sizeof(n));
+	memcpy(n.name, name, strlen(name));
+	r = vd_btree_insert(&pmd->names_info, root, id, &n, &new_root, NULL);
+	if (r)
+		return fail(pmd, r, "set_name", id);
+	set_tree_root(pmd, VD_ROOT_NAME_MAP, new_root);
+	return 0;
+}
+
+int vd_pool_get_name(struct vd_pool_metadata *pmd, u64 id, char *buf)
+{
+	struct vd_ref root;
+	struct vd_disk_name n;
+	int r;
+
+	buf[0] = 0;
+	r = read_vdisk(pmd, id, &root, NULL);
+	if (r)
+		return r == -ENODATA ? -ENOENT : r;
+	root = tree_root(pmd, VD_ROOT_NAME_MAP);
+	if (!root.nr)
+		return 0;
+	r = vd_btree_lookup(&pmd->names_info, root, id, &n);
+	if (r)
+		return r == -ENODATA ? 0 : r;
+	return name_load(id, &n, buf);
+}
+
+int vd_pool_find_name(struct vd_pool_metadata *pmd, const char *name, u64 *id)
+{
+	struct vd_ref root;
+	u64 found;
+	int r;
+
+	if (!vd_pool_name_valid(name))
+		return -EINVAL;
+	r = lookup_name(pmd, name, &found);
+	if (r)
+		return r;
+	/* Entries exist for live vdisks only; anything else is damage. */
+	r = read_vdisk(pmd, found, &root, NULL);
+	if (r == -ENODATA) {
+		pr_err("name map: '%s' names vdisk %llu, which does not exist (run vdisk-check)\n",
+		       name, (unsigned long long)found);
+		return -EILSEQ;
+	}
+	if (!r)
+		*id = found;
+	return r;
+}
+
+int vd_pool_next_free_id(struct vd_pool_metadata *pmd, u64 *id)
+{
+	struct vd_disk_details d;
+	struct vd_block_ref le;
+	u64 k, hi = 0;
+	bool any = false;
+	int r;
+
+	/* Details hold live vdisks and the tombstones of deleted ones... */
+	r = vd_btree_lookup_prev(&pmd->details_info, tree_root(pmd, VD_ROOT_DETAILS), U64_MAX,
+				 &k, &d);
+	if (!r) {
+		hi = k;
+		any = true;
+	} else if (r != -ENODATA) {
+		return r;
+	}
+	/* ...but a vdisk created in this transaction gets its details at commit. */
+	r = vd_btree_lookup_prev(&pmd->top_info, tree_root(pmd, VD_ROOT_VDISKS), U64_MAX,
+				 &k, &le);
+	if (!r) {
+		hi = any ? max(hi, k) : k;
+		any = true;
+	} else if (r != -ENODATA) {
+		return r;
+	}
+	if (!any) {
+		*id = 0;
+		return 0;
+	}
+	/* ~0 is VD_DISK_NO_ORIGIN, never a vdisk id. */
+	if (hi >= VD_DISK_NO_ORIGIN - 1)
+		return -ENOSPC;
+	*id = hi + 1;
+	return 0;
+}
+
+int vd_pool_set_user_flags(struct vd_pool_metadata *pmd, u64 id, u32 set, u32 clear)
+{
+	struct vd_pool_vdisk *v;
+	int r = check_writable(pmd);
+
+	if (r)
+		return r;
+	if ((set | clear) & ~VD_DISK_FLAG_USER_MASK) {
+		pr_err("set_user_flags: vdisk %llu: flags 0x%x are not user flags (mask 0x%x)\n",
+		       (unsigned long long)id, (set | clear) & ~VD_DISK_FLAG_USER_MASK,
+		       VD_DISK_FLAG_USER_MASK);
+		return -EINVAL;
+	}
+	r = get_vdisk(pmd, id, &v);
+	if (r)
+		return r == -ENODATA ? -ENOENT : r;
+	v->info.flags = (v->info.flags | set) & ~clear;
+	return 0;
+}
+
 /* ---------------- vdisks ---------------- */
 
 static bool vdisk_exists(struct vd_pool_metadata *pmd, u64 id, int *err)
@@ -854,7 +1116,8 @@ int vd_pool_create_snaps(struct vd_pool_metadata *pmd,
 		info.creation_time = now;
 		info.snapshot_time = 0;
 		info.origin_id = pairs[i].origin_id;
-		info.flags |= VD_DISK_FLAG_SNAPSHOT;
+		/* A snapshot starts without the origin's user flags (and unnamed). */
+		info.flags = (info.flags & ~VD_DISK_FLAG_USER_MASK) | VD_DISK_FLAG_SNAPSHOT;
 		info.transaction_id = le64_to_cpu(pmd->sb->transaction_id);
 		r = add_vdisk(pmd, pairs[i].id, root, &info);
 		if (r)
@@ -896,6 +1159,10 @@ int vd_pool_delete_vdisk(struct vd_pool_metadata *pmd, u64 id)
 	v = cache_find(pmd, id);
 	if (v)
 		cache_drop(pmd, v);
+	/* Names belong to live vdisks only: drop it in the same transaction. */
+	r = drop_name(pmd, id);
+	if (r)
+		return fail(pmd, r, "delete", id);
 	r = vd_btree_lookup_prev(&pmd->top_info, tree_root(pmd, VD_ROOT_PENDING_DELETE),
 				 U64_MAX, &k, &le);
 	if (!r)
@@ -1017,12 +1284,15 @@ int vd_pool_reserve_metadata_snap(struct vd_pool_metadata *pmd)
 	vd_tm_unlock(pmd->tm, b);
 	for (i = VD_ROOT_VDISKS; i <= VD_ROOT_PENDING_DELETE && !r; i++)
 		r = vd_tm_inc(pmd->tm, tree_root(pmd, i).nr);
+	/* The copy names the name map too (if there is one yet). */
+	if (!r && tree_root(pmd, VD_ROOT_NAME_MAP).nr)
+		r = vd_tm_inc(pmd->tm, tree_root(pmd, VD_ROOT_NAME_MAP).nr);
 	return fail(pmd, r, "reserve_metadata_snap", 0);
 }
 
 int vd_pool_release_metadata_snap(struct vd_pool_metadata *pmd)
 {
-	struct vd_ref held = vd_ref_load(&pmd->sb->held_root), roots[3];
+	struct vd_ref held = vd_ref_load(&pmd->sb->held_root), roots[3], names;
 	const struct vd_superblock *copy;
 	struct vd_block *b;
 	int i, r = check_writable(pmd);
@@ -1039,6 +1309,7 @@ int vd_pool_release_metadata_snap(struct vd_pool_metadata *pmd)
 	copy = vd_block_data(b);
 	for (i = 0; i < 3; i++)
 		roots[i] = vd_ref_load(&copy->tree_roots[VD_ROOT_VDISKS + i]);
+	names = vd_ref_load(&copy->tree_roots[VD_ROOT_NAME_MAP]);
 	vd_tm_unlock(pmd->tm, b);
 	pmd->drop_subtrees = true;
 	r = vd_btree_del(&pmd->top_info, roots[0]);
@@ -1046,6 +1317,8 @@ int vd_pool_release_metadata_snap(struct vd_pool_metadata *pmd)
 		r = vd_btree_del(&pmd->details_info, roots[1]);
 	if (!r)
 		r = vd_btree_del(&pmd->top_info, roots[2]);
+	if (!r && names.nr)
+		r = vd_btree_del(&pmd->names_info, names);
 	pmd->drop_subtrees = false;
 	if (!r)
 		r = vd_tm_dec(pmd->tm, held.nr);
@@ -1310,6 +1583,102 @@ int vd_pool_iterate_vdisks(struct vd_pool_metadata *pmd,
 	return r > 0 ? 0 : r;
 }
 
+/* ---------------- sharing census ---------------- */
+
+/*
+ * A mapping is exclusive to its vdisk when nothing else can reach it: every
+ * node from the superblock down to its leaf has metadata count 1 and its
+ * data block has data count 1.  A node with count > 1 makes everything
+ * below it shared, whatever the counts further down say: with O(1)
+ * snapshots a data block has count 1 while the leaf naming it is shared.
+ * The path starts in the vdisks tree: while a metadata snapshot is held, a
+ * shared vdisks-tree leaf names the mapping root with a single reference
+ * (see touch_vdisk()), so that root's count of 1 does not make it exclusive.
+ * Only read locks and space-map reads (which include the transaction's
+ * queued changes): safe under the readers' side of the concurrency contract.
+ */
+struct census_ctx {
+	struct vd_pool_metadata *pmd;
+	/* shared_at[d]: the node visited last at depth d, or one above, is shared */
+	bool shared_at[VD_BTREE_MAX_DEPTH];
+	bool top_shared;
+	u64 exclusive, shared;
+};
+
+static int census_top_fn(void *context, vd_blk_t b)
+{
+	struct census_ctx *c = context;
+	u32 count;
+	int r = vd_sm_get_count(c->pmd->msm, b, &count);
+
+	if (!r && count > 1)
+		c->top_shared = true;
+	return r;
+}
+
+static int census_fn(void *context, const struct vd_btree_walk_node *n)
+{
+	struct census_ctx *c = context;
+	const __le64 *values = n->values;
+	u32 count, i;
+	bool shared;
+	int r;
+
+	r = vd_sm_get_count(c->pmd->msm, n->blocknr, &count);
+	if (r)
+		return r;
+	shared = count > 1 || (n->depth ? c->shared_at[n->depth - 1] : c->top_shared);
+	c->shared_at[n->depth] = shared;
+	if (!n->is_leaf)
+		return 0;
+	if (shared) {
+		c->shared += n->nr_entries;
+		return 0;
+	}
+	for (i = 0; i < n->nr_entries; i++) {
+		u64 v = le64_to_cpu(values[i]);
+
+		if (VD_MAP_BLOCK(v) >= le64_to_cpu(c->pmd->sb->nr_data_blocks)) {
+			pr_err("sharing census: mapping leaf %llu names data block %llu, beyond the device\n",
+			       (unsigned long long)n->blocknr, (unsigned long long)VD_MAP_BLOCK(v));
+			return -EILSEQ;
+		}
+		r = vd_sm_get_count(c->pmd->dsm, VD_MAP_BLOCK(v), &count);
+		if (r)
+			return r;
+		if (count == 1)
+			c->exclusive++;
+		else
+			c->shared++;
+	}
+	return 0;
+}
+
+int vd_pool_count_sharing(struct vd_pool_metadata *pmd, u64 id, u64 *exclusive,
+			  u64 *shared)
+{
+	struct census_ctx c = { .pmd = pmd };
+	struct vd_ref root;
+	int r;
+
+	*exclusive = 0;
+	*shared = 0;
+	r = read_vdisk(pmd, id, &root, NULL);
+	if (r)
+		return r == -ENODATA ? -ENOENT : r;
+	/* The vdisks tree path to @id's entry, then the mapping tree itself. */
+	r = vd_btree_walk_path(&pmd->top_info, tree_root(pmd, VD_ROOT_VDISKS), id,
+			       census_top_fn, &c);
+	if (r)
+		return r == -ENODATA ? -EILSEQ : r;
+	r = vd_btree_walk(&pmd->map_info, root, census_fn, &c);
+	if (r)
+		return r;
+	*exclusive = c.exclusive;
+	*shared = c.shared;
+	return 0;
+}
+
 int vd_pool_get_usage(struct vd_pool_metadata *pmd, struct vd_pool_usage *u)
 {
 	vd_blk_t n;
@@ -1344,6 +1713,21 @@ int vd_pool_get_usage(struct vd_pool_metadata *pmd, struct vd_pool_usage *u)
 	return r == -ENODATA ? 0 : r;
 }
 
+/* Grow @sm to @new_nr_blocks (checked by the caller) and record it in @sb_nr. */
+static int grow_space_map(struct vd_pool_metadata *pmd, struct vd_space_map *sm,
+			  __le64 *sb_nr, u64 new_nr_blocks, const char *what)
+{
+	int r;
+
+	if (new_nr_blocks == le64_to_cpu(*sb_nr))
+		return 0;
+	r = vd_sm_extend(sm, new_nr_blocks);
+	if (r)
+		return fail(pmd, r, what, 0);
+	*sb_nr = cpu_to_le64(new_nr_blocks);
+	return 0;
+}
+
 int vd_pool_resize_data(struct vd_pool_metadata *pmd, u64 new_nr_blocks)
 {
 	u64 cur = le64_to_cpu(pmd->sb->nr_data_blocks);
@@ -1356,13 +1740,8 @@ int vd_pool_resize_data(struct vd_pool_metadata *pmd, u64 new_nr_blocks)
 		       (unsigned long long)new_nr_blocks, (unsigned long long)cur);
 		return -EINVAL;
 	}
-	if (new_nr_blocks == cur)
-		return 0;
-	r = vd_sm_extend(pmd->dsm, new_nr_blocks);
-	if (r)
-		return fail(pmd, r, "resize data", 0);
-	pmd->sb->nr_data_blocks = cpu_to_le64(new_nr_blocks);
-	return 0;
+	return grow_space_map(pmd, pmd->dsm, &pmd->sb->nr_data_blocks, new_nr_blocks,
+			      "resize data");
 }
 
 int vd_pool_resize_metadata(struct vd_pool_metadata *pmd, u64 new_nr_blocks)
@@ -1378,13 +1757,8 @@ int vd_pool_resize_metadata(struct vd_pool_metadata *pmd, u64 new_nr_blocks)
 		       (unsigned long long)vd_bm_nr_blocks(pmd->bm));
 		return -EINVAL;
 	}
-	if (new_nr_blocks == cur)
-		return 0;
-	r = vd_sm_extend(pmd->msm, new_nr_blocks);
-	if (r)
-		return fail(pmd, r, "resize metadata", 0);
-	pmd->sb->nr_metadata_blocks = cpu_to_le64(new_nr_blocks);
-	return 0;
+	return grow_space_map(pmd, pmd->msm, &pmd->sb->nr_metadata_blocks, new_nr_blocks,
+			      "resize metadata");
 }
 
 int vd_pool_set_needs_check(struct vd_pool_metadata *pmd)

@@ -9,14 +9,16 @@
  *   details: vdisk id -> struct vd_disk_details (live vdisks and tombstones
  *            of deleted ones, kept for snapshot lineage)
  *   pending: sequence -> root of a mapping tree being deleted by reclaim
+ *   names:   vdisk id -> struct vd_disk_name (optional, see below)
  *
  * Concurrency contract: the caller serialises every call that changes
  * metadata (create/snap/delete/insert/remove/commit/abort/reclaim/resize/
  * set_*, reserve/release) against every other call, e.g. with a
  * rw_semaphore held for write.  vd_pool_lookup(), vd_pool_highest_mapped(),
  * vd_pool_get_details(),
- * vd_pool_get_usage(), vd_pool_get_transaction_id() and
- * vd_pool_iterate_vdisks() only read and may run concurrently with each
+ * vd_pool_get_usage(), vd_pool_get_transaction_id(),
+ * vd_pool_iterate_vdisks(), vd_pool_get_name(), vd_pool_find_name(),
+ * vd_pool_next_free_id() and vd_pool_count_sharing() only read and may run concurrently with each
  * other under the same semaphore held for read.
  *
  * Errors: every call returns 0 or a negative errno and logs what failed,
@@ -159,33 +161,55 @@ int vd_pool_iterate_vdisks(struct vd_pool_metadata *pmd,
 
 /*
  * Vdisk names (the name map, VD_ROOT_NAME_MAP): a live vdisk has at most one
- * name, unique among live vdisks; deleting a vdisk drops its name.  A valid
- * name is 1..VD_NAME_MAX-1 bytes of [A-Za-z0-9_.+:-], not starting with '-'
- * or '.' (vd_pool_name_valid()).
+ * name, unique among live vdisks; deleting a vdisk drops its name in the same
+ * transaction; snapshots start unnamed.  A valid name is 1..VD_NAME_MAX-1
+ * bytes of [A-Za-z0-9_.+:-], not starting with '-' or '.'
+ * (vd_pool_name_valid()).  Names are part of the transaction (commit/abort)
+ * and of a held metadata snapshot.  The first name ever set creates the map
+ * and sets VD_FEATURE_RO_COMPAT_NAME_MAP: older code opens such a pool
+ * read-only.  Cost: get/set by id is one tree operation, but set_name (its
+ * uniqueness check) and find_name scan the map, O(number of names).
  */
-#define VD_NAME_MAX 64
+#define VD_NAME_MAX VD_DISK_NAME_SIZE
 bool vd_pool_name_valid(const char *name);
-/* Set or replace @id's name; "" removes it.  -EEXIST: another vdisk has it. */
+/*
+ * Set or replace @id's name; "" removes it (no-op if it has none).
+ * -EINVAL: invalid name; -ENOENT: no live vdisk @id; -EEXIST: another vdisk
+ * has it (all three change nothing).  Setting the name @id already has is 0.
+ */
 int vd_pool_set_name(struct vd_pool_metadata *pmd, u64 id, const char *name);
 /* @buf (VD_NAME_MAX bytes) gets the name, "" if none; -ENOENT: no vdisk @id. */
 int vd_pool_get_name(struct vd_pool_metadata *pmd, u64 id, char *buf);
-/* -ENOENT if no live vdisk has @name. */
+/* -ENOENT if no live vdisk has @name, -EINVAL if @name is not valid. */
 int vd_pool_find_name(struct vd_pool_metadata *pmd, const char *name, u64 *id);
 /*
  * Flags a user may keep on a vdisk (VD_DISK_FLAG_USER_MASK bits of the
  * details flags, e.g. VD_DISK_FLAG_AUTO_ACTIVATE): set @set, then clear @clear.
- * -EINVAL for any bit outside the mask.
+ * -EINVAL for any bit outside the mask, -ENOENT for no live vdisk @id (both
+ * change nothing).  Reported by vd_pool_get_details() in info.flags.
+ * Snapshots do not inherit them.
  */
 int vd_pool_set_user_flags(struct vd_pool_metadata *pmd, u64 id, u32 set, u32 clear);
 /*
  * Exact sharing census of vdisk @id: a mapped block is exclusive when every
  * node on its root-to-leaf path and the data block itself have reference
  * count 1; otherwise it is shared (with a snapshot, a clone, a deletion not
- * yet reclaimed or a held metadata snapshot).  O(mapped blocks).
+ * yet reclaimed or a held metadata snapshot).  The path starts at the
+ * vdisks tree's root (a held metadata snapshot shares that tree).  A subtree
+ * under a shared node is shared entirely, even where the data counts are 1.
+ * @exclusive + @shared = the vdisk's mapped blocks.  Counts the current
+ * transaction's state.  O(mapped blocks): one space-map lookup per mapping
+ * below unshared nodes, one per node otherwise (see
+ * Documentation/performance.md).  Only reads: may run under the read lock,
+ * concurrently with the other readers.  -ENOENT: no live vdisk @id.
  */
 int vd_pool_count_sharing(struct vd_pool_metadata *pmd, u64 id, u64 *exclusive,
 			  u64 *shared);
-/* One more than the highest id ever used (live or deleted), 0 for none. */
+/*
+ * One more than the highest id ever used (live, or deleted: tombstones are
+ * kept), 0 for none; ids are never reused this way.  -ENOSPC if that would be
+ * VD_DISK_NO_ORIGIN.  Two lookups, O(tree depth).
+ */
 int vd_pool_next_free_id(struct vd_pool_metadata *pmd, u64 *id);
 
 struct vd_pool_usage {
