@@ -532,6 +532,11 @@ static void prov_finish(struct vdisk_pool *pool, struct vdisk_prov *p)
 			} else {
 				pool->dirty = true;
 				vdisk_cache_set(vd, vb->vblock, p->new_block, true);
+				/* Copy-on-write may unshare another vdisk's block. */
+				if (p->has_old)
+					pool->share_gen++;
+				else
+					vd->map_gen++;
 			}
 		}
 		up_write(&pool->md_lock);
@@ -750,10 +755,12 @@ static void process_discard(struct vdisk_pool *pool, struct bio *bio)
 		/* Forget the cached mappings before the blocks can be freed. */
 		vdisk_cache_forget(vd, vb->discard_pos, step_end);
 		r = vd_pool_remove_range(pool->pmd, vd->id, vb->discard_pos, step_end, NULL);
-		if (r)
+		if (r) {
 			vdisk_pool_metadata_error(pool, "discard", r);
-		else
+		} else {
 			pool->dirty = true;
+			pool->share_gen++;
+		}
 	}
 	up_write(&pool->md_lock);
 	if (r) {
@@ -885,6 +892,7 @@ static void do_reclaim(struct vdisk_pool *pool)
 			more = false;
 		} else {
 			pool->dirty = true;
+			pool->share_gen++;
 		}
 	}
 	pool->reclaim_pending = more;

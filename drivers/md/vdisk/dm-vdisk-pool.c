@@ -170,6 +170,7 @@ int vdisk_pool_metadata_error(struct vdisk_pool *pool, const char *op, int r)
 	list_for_each_entry(vd, &pool->vdisks, list)
 		vdisk_cache_drop(vd);
 	pool->nr_freed = 0;
+	pool->share_gen++;
 	if (pool->dirty)
 		pool->dropped_changes = true;
 	pool->dirty = false;
@@ -422,6 +423,10 @@ int vdisk_pool_commit_sync(struct vdisk_pool *pool)
 {
 	struct vdisk_commit_req req;
 
+	/* The caller may have changed the sharing (messages): see share_gen. */
+	down_write(&pool->md_lock);
+	pool->share_gen++;
+	up_write(&pool->md_lock);
 	init_completion(&req.done);
 	req.r = 0;
 	spin_lock_irq(&pool->lock);

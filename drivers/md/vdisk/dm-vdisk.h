@@ -139,6 +139,14 @@ struct vdisk_pool {
 
 	struct vdisk_inflight __percpu *inflight;
 	unsigned int epoch;		/* under md_lock exclusive */
+	/*
+	 * Bumped (md_lock exclusive) by every change that may alter which
+	 * blocks of any vdisk are shared: copy-on-write, unmapping, reclaim,
+	 * rollback; messages change the metadata and then call
+	 * vdisk_pool_commit_sync(), which bumps it before returning.  A vdisk's
+	 * cached sharing census is current only while this has not moved.
+	 */
+	u64 share_gen;
 
 	/*
 	 * Worker only.  A commit must not record a data block that is
@@ -186,6 +194,19 @@ struct vdisk {
 	/* Mapping cache for the lock-free fast path (dm-vdisk-mapcache.c). */
 	struct xarray cache;
 	atomic_long_t cache_entries;
+	/*
+	 * Sharing census cache for the status (dm-vdisk-target.c).  map_gen
+	 * counts this vdisk's own new mappings (md_lock exclusive); the census
+	 * is current while map_gen and pool->share_gen equal the values it was
+	 * taken at.  census_* under census_lock.
+	 */
+	u64 map_gen;
+	spinlock_t census_lock;	/* the census_* fields */
+	bool census_valid;
+	u64 census_map_gen;
+	u64 census_share_gen;
+	u64 census_exclusive;
+	u64 census_shared;
 };
 
 /*
