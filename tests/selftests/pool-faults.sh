@@ -8,13 +8,15 @@
 # on, a failed first write maps nothing); metadata device faults switch the
 # pool to ro/fail with one clear kernel log line; after reactivation on the
 # healthy devices vdisk-check is clean and every write acknowledged before
-# the last successful flush reads back.
+# the last successful flush reads back.  A reload re-opens the metadata of a
+# pool that went ro on a metadata error when no acknowledged write was lost
+# and its vdisks are suspended, and refuses (stays ro, says why) otherwise.
 #
-# vdisk-timeout: 240
+# vdisk-timeout: 600
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 
-tap_plan 32
+tap_plan 40
 
 modprobe dm-vdisk || tap_diag "modprobe dm-vdisk failed"
 at_exit modprobe -r dm-vdisk
@@ -31,7 +33,7 @@ swap() {	# DEV RAM# linear | flakey UP DOWN [FEATURE] | dust
 	case "$_t" in
 	linear) _tab="0 $S linear $_r 0" ;;
 	flakey) _tab="0 $S flakey $_r 0 $1 $2${3:+ 1 $3}" ;;
-	dust) _tab="0 $S dust $_r 0 1048576" ;;
+	dust) _tab="0 $S dust $_r 0 16777216" ;;
 	esac
 	dmsetup reload "$_d" --table "$_tab" && dmsetup resume "$_d"
 }
@@ -64,6 +66,11 @@ logged_once() {	# ERE
 activate() {
 	make_pool fp /dev/mapper/em /dev/mapper/ed 128 0 &&
 		make_vdisk f1 fp 1 16M && make_vdisk f2 fp 2 16M
+}
+# Reload the pool with its own table, its vdisks suspended (left suspended).
+reload_pool() {
+	dmsetup suspend f1 && dmsetup suspend f2 &&
+		dmsetup reload fp --table "$(dmsetup table fp)" && dmsetup resume fp
 }
 deactivate() {
 	dm_remove f1; dm_remove f2; dm_remove fp
@@ -104,9 +111,9 @@ tap_check "data errors: the data reads back once the device is healthy" \
 # ---- data device: bad sectors (dm-dust, where the kernel has it) ----
 if modprobe dm-dust 2>/dev/null; then
 	swap ed 1 dust || tap_diag "dust on ed failed"
-	# Every 1 MiB dust block of the data device is bad.
+	# Every 16 MiB dust block of the data device is bad.
 	i=0
-	while [ $i -lt $((S / 2048)) ]; do
+	while [ $i -lt $((S / 32768)) ]; do
 		dmsetup message ed 0 addbadblock $i > /dev/null 2>&1
 		i=$((i + 1))
 	done
@@ -172,8 +179,15 @@ tap_check "metadata error_writes: the pool is ro or fail" mode_in fp ro fail
 tap_check "metadata error_writes: one kernel log line says so" \
 	logged_once "vdisk: pool .*switching to (ro|fail) mode"
 tap_check "metadata error_writes: reads go on" [ "$(dev_sha256 /dev/mapper/f2)" = "$sum2" ]
-deactivate
 swap em 0 linear || tap_diag "restoring em failed"
+dmesg_mark
+reload_pool
+tap_check "metadata error_writes: a reload keeps the pool ro (acknowledged writes were lost)" \
+	sh -c "[ \"\$(dmsetup status fp | awk '{ print \$7 }')\" != rw ]"
+tap_check "metadata error_writes: the kernel log says why" \
+	logged_once "reload: staying (ro|fail): the rollback lost acknowledged writes"
+dmsetup resume f1; dmsetup resume f2
+deactivate
 tap_check "metadata error_writes: vdisk-check clean on the healthy device" \
 	vdisk_check /dev/mapper/em
 activate || tap_diag "reactivation failed"
@@ -212,8 +226,25 @@ tap_check "metadata errors: a read needing a lookup fails" read_fails /dev/mappe
 tap_check "metadata errors: the pool is ro or fail" mode_in fp ro fail
 tap_check "metadata errors: one kernel log line says so" \
 	logged_once "vdisk: pool .*switching to (ro|fail) mode"
-deactivate
 swap em 0 linear || tap_diag "restoring em failed"
+dmesg_mark
+dmsetup reload fp --table "$(dmsetup table fp)" && dmsetup resume fp
+tap_check "metadata errors: a reload with active vdisks keeps the pool ro" mode_in fp ro fail
+tap_check "metadata errors: the kernel log says why" \
+	logged_once "reload: staying (ro|fail): suspend every vdisk"
+dmesg_mark
+reload_pool
+tap_check "metadata errors: a reload with the vdisks suspended re-opens the metadata: rw" \
+	mode_in fp rw
+tap_check "metadata errors: the kernel log says so" \
+	logged_once "reload: metadata re-opened at its last commit: switching to rw mode"
+dmsetup resume f1; dmsetup resume f2
+tap_check "metadata errors: everything flushed reads back after the reload" \
+	[ "$(dev_sha256 /dev/mapper/f1)" = "$sum1" ]
+tap_check "metadata errors: writes and flushes work again" \
+	sh -c "dd if=/dev/urandom of=/dev/mapper/f1 bs=64k count=8 seek=16 oflag=direct status=none && dd if=/dev/null of=/dev/mapper/f1 conv=fsync,notrunc status=none"
+sum1=$(dev_sha256 /dev/mapper/f1)
+deactivate
 tap_check "metadata errors: vdisk-check clean on the healthy device" vdisk_check /dev/mapper/em
 activate || tap_diag "reactivation failed"
 tap_check "metadata errors: everything flushed reads back" \

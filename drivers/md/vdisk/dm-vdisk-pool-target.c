@@ -291,6 +291,7 @@ static int vdisk_pool_preresume(struct dm_target *ti)
 	pool->ti = ti;
 	mutex_unlock(&pool->ti_mutex);
 
+	vdisk_pool_try_reopen(pool, pc);
 	down_write(&pool->md_lock);
 	pool->data_bdev = pc->data_dev->bdev;
 	pool->features = pc->features;

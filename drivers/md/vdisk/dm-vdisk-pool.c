@@ -474,6 +474,104 @@ static void vdisk_data_freed(void *context, vd_blk_t b)
 	pool->freed[pool->nr_freed++] = b;
 }
 
+/* ---------------- re-open after a metadata error ---------------- */
+
+/*
+ * Can a reload re-open the metadata of a pool that went ro/fail on a
+ * metadata error (md_lock held exclusive)?  NULL if so, else why not.
+ */
+static const char *vdisk_pool_reopen_refusal(struct vdisk_pool *pool)
+{
+	struct vdisk *vd;
+
+	/*
+	 * A later flush must not succeed once writes acknowledged before it
+	 * were lost: the users of the vdisks must start over (recreate).
+	 */
+	if (pool->dropped_changes)
+		return "the rollback lost acknowledged writes: recreate the pool";
+	/* Active vdisks hold mappings and may have bios in the worker. */
+	list_for_each_entry(vd, &pool->vdisks, list)
+		if (!dm_suspended(vd->ti))
+			return "suspend every vdisk of the pool before reloading it";
+	if (pool->nr_prov)
+		return "allocations in flight";
+	return NULL;
+}
+
+/*
+ * A reload of a pool that went ro or fail because of a metadata error
+ * (not for no_metadata_space, nor with read_only) re-opens the metadata
+ * from its last commit when that is safe (see above) and the device reads
+ * again with a clean superblock (no needs_check flag); the pool is rw
+ * again.  Otherwise it stays as it is and one log line says why.  Called
+ * from preresume, the pool device suspended and its worker idle.
+ */
+void vdisk_pool_try_reopen(struct vdisk_pool *pool, struct vdisk_pool_c *pc)
+{
+	const char *reason = READ_ONCE(pool->mode_reason);
+	struct vd_pool_metadata *pmd = NULL;
+	struct vd_block_manager *bm;
+	const char *why;
+	struct vd_pool_usage u;
+	struct vdisk *vd;
+	int r;
+
+	if (READ_ONCE(pool->mode) < VDISK_MODE_RO || pc->features.read_only || !reason ||
+	    (strcmp(reason, "metadata_error") && strcmp(reason, "metadata_abort_failed")))
+		return;
+	flush_workqueue(pool->wq);
+	down_write(&pool->md_lock);
+	why = vdisk_pool_reopen_refusal(pool);
+	if (why)
+		goto out;
+	why = "the metadata device still fails";
+	bm = vd_bm_bufio_create(pool->metadata_bdev, VDISK_BM_MAX_HELD);
+	if (IS_ERR_OR_NULL(bm))
+		goto out;
+	r = vd_pool_open(bm, 0, &pmd);
+	if (!r && (vd_pool_needs_check(pmd) || vd_pool_is_read_only(pmd))) {
+		why = "the metadata is flagged needs_check or read-only: run vdisk-check";
+		r = -EINVAL;
+	}
+	if (!r)
+		r = vd_pool_get_usage(pmd, &u);
+	if (r) {
+		if (pmd)
+			vd_pool_close(pmd);
+		vd_bm_destroy(bm);
+		goto out;
+	}
+	/*
+	 * The old client only holds committed blocks and shadows written to
+	 * blocks the last commit left free, so destroying it (which writes
+	 * back those shadows, or fails to) cannot touch the state just read.
+	 */
+	vd_pool_close(pool->pmd);
+	vd_bm_destroy(pool->bm);
+	pool->pmd = pmd;
+	pool->bm = bm;
+	vd_pool_set_data_freed_fn(pmd, vdisk_data_freed, pool);
+	list_for_each_entry(vd, &pool->vdisks, list)
+		vdisk_cache_drop(vd);
+	pool->nr_freed = 0;
+	pool->dirty = false;
+	pool->freed_since_commit = false;
+	pool->share_gen++;
+	pool->reclaim_pending = u.deletions_pending;
+	WRITE_ONCE(pool->mode, VDISK_MODE_RW);
+	WRITE_ONCE(pool->mode_reason, NULL);
+	why = NULL;
+out:
+	up_write(&pool->md_lock);
+	if (why)
+		DMERR("pool %s: reload: staying %s: %s", dm_device_name(pool->md),
+		      vdisk_pool_mode_name(READ_ONCE(pool->mode)), why);
+	else
+		DMINFO("pool %s: reload: metadata re-opened at its last commit: %s",
+		       dm_device_name(pool->md), "switching to rw mode");
+}
+
 /* ---------------- open and format ---------------- */
 
 /* True if the first two metadata blocks (the superblock slots) are zero. */

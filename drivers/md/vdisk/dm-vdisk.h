@@ -258,6 +258,7 @@ const char *vdisk_pool_mode_name(enum vdisk_pool_mode mode);
 void vdisk_pool_check_low_water(struct vdisk_pool *pool);
 bool vdisk_pool_passdown_busy(struct vdisk_pool *pool, vd_blk_t b);
 void vdisk_pool_wait_passdowns(struct vdisk_pool *pool);
+void vdisk_pool_try_reopen(struct vdisk_pool *pool, struct vdisk_pool_c *pc);
 int vdisk_io_enter(struct vdisk_pool *pool);
 void vdisk_io_exit(struct vdisk_pool *pool, int slot);
 
