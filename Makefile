@@ -68,6 +68,7 @@ clean-module:
 
 tools:
 	$(MAKE) -C userspace BUILD=$(BUILD)
+	$(MAKE) -C tests/nlfuzz BUILD=$(BUILD)
 
 deps:
 	scripts/deps.sh

@@ -99,6 +99,8 @@ int vdisk_bio_map(struct vdisk *vd, struct bio *bio)
 	vb->epoch = -1;
 	vb->vsector = dm_target_offset(vd->ti, bio->bi_iter.bi_sector);
 	vb->vblock = vb->vsector >> pool->block_shift;
+	/* Before the bio can complete (its end_io stops the clock). */
+	vdisk_stats_bio_start(vd, bio);
 
 	if (mode == VDISK_MODE_FAIL)
 		return DM_MAPIO_KILL;
@@ -881,11 +883,14 @@ static void process_deferred(struct vdisk_pool *pool)
 
 static void do_reclaim(struct vdisk_pool *pool)
 {
-	bool more = false;
+	struct vd_pool_usage u;
+	bool more = false, finished = false;
+	u64 freed = 0;
 	int r;
 
 	down_write(&pool->md_lock);
 	if (pool->mode < VDISK_MODE_RO) {
+		freed = pool->data_blocks_freed;
 		r = vd_pool_reclaim(pool->pmd, VDISK_RECLAIM_BUDGET, &more);
 		if (r) {
 			vdisk_pool_metadata_error(pool, "reclaim", r);
@@ -893,12 +898,20 @@ static void do_reclaim(struct vdisk_pool *pool)
 		} else {
 			pool->dirty = true;
 			pool->share_gen++;
+			pool->reclaimed_blocks += pool->data_blocks_freed - freed;
+			finished = !more && !vd_pool_get_usage(pool->pmd, &u);
 		}
+	}
+	if (finished) {
+		freed = pool->reclaimed_blocks;
+		pool->reclaimed_blocks = 0;
 	}
 	pool->reclaim_pending = more;
 	up_write(&pool->md_lock);
 	if (more)
 		vdisk_pool_wake(pool);
+	else if (finished)
+		vdisk_event_space_reclaimed(pool, freed, u.nr_free_data_blocks);
 }
 
 static void complete_commit_waiters(struct vdisk_pool *pool, int r)

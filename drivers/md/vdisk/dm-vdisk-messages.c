@@ -164,8 +164,7 @@ static int dispatch(struct vdisk_pool *pool, unsigned int argc, char **argv)
 		r = vd_pool_delete_vdisk(pool->pmd, a);
 		if (r == -ENOENT || r == -ENODATA)
 			DMERR("delete: vdisk %llu does not exist", a);
-		if (!r)
-			pool->reclaim_pending = true;
+		/* Reclaim starts once the deletion is committed and announced. */
 		return r;
 	}
 	if (!strcasecmp(m, "set_transaction_id")) {
@@ -226,8 +225,10 @@ int vdisk_pool_message(struct vdisk_pool *pool, unsigned int argc, char **argv,
 	up_write(&pool->md_lock);
 	if (!r) {
 		r = vdisk_pool_commit_sync(pool);
-		if (pool->reclaim_pending)
-			vdisk_pool_wake(pool);
+		if (!r)
+			vdisk_event_pool_message(pool, argc, argv);
+		if (!r && !strcasecmp(argv[0], "delete"))
+			vdisk_pool_start_reclaim(pool);
 	}
 	return r;
 }

@@ -2,7 +2,9 @@
 /*
  * dm-vdisk: per-VM thin virtual disks for device-mapper.
  *
- * Module entry points: register the vdisk-pool and vdisk targets.
+ * Module entry points: register the "vdisk" generic netlink family, then
+ * the vdisk-pool and vdisk targets.  The family is there before the first
+ * pool can exist (pools send events) and goes after the last one.
  */
 #include "dm-vdisk.h"
 
@@ -12,25 +14,37 @@ static int __init dm_vdisk_init(void)
 {
 	int r;
 
+	r = vdisk_netlink_init();
+	if (r) {
+		DMERR("cannot register the vdisk generic netlink family: %d", r);
+		return r;
+	}
+
 	r = dm_register_target(&vdisk_pool_target);
 	if (r) {
 		DMERR("cannot register the vdisk-pool target: %d", r);
-		return r;
+		goto bad_netlink;
 	}
 
 	r = dm_register_target(&vdisk_target);
 	if (r) {
 		DMERR("cannot register the vdisk target: %d", r);
 		dm_unregister_target(&vdisk_pool_target);
-		return r;
+		goto bad_netlink;
 	}
 	return 0;
+
+bad_netlink:
+	vdisk_netlink_exit();
+	return r;
 }
 
 static void __exit dm_vdisk_exit(void)
 {
+	/* No table exists any more (each holds a module reference). */
 	dm_unregister_target(&vdisk_target);
 	dm_unregister_target(&vdisk_pool_target);
+	vdisk_netlink_exit();
 }
 
 module_init(dm_vdisk_init);

@@ -58,6 +58,27 @@ struct vdisk_pool *vdisk_pool_find_get(struct mapped_device *md)
 	return found;
 }
 
+/*
+ * A cursor over the registry for netlink walks: dev_t order stays stable
+ * while pools come and go.  A pool on the registry has its mapped_device
+ * alive (every reference holder keeps it: the pool's own tables, the vdisk
+ * tables that hold it open, netlink callers through dm_get_md()).
+ */
+dev_t vdisk_pool_next_devt(dev_t after)
+{
+	struct vdisk_pool *pool;
+	dev_t devt, best = 0;
+
+	mutex_lock(&vdisk_pool_registry_lock);
+	list_for_each_entry(pool, &vdisk_pool_registry, list) {
+		devt = disk_devt(dm_disk(pool->md));
+		if (devt > after && (!best || devt < best))
+			best = devt;
+	}
+	mutex_unlock(&vdisk_pool_registry_lock);
+	return best;
+}
+
 void vdisk_pool_get(struct vdisk_pool *pool)
 {
 	mutex_lock(&vdisk_pool_registry_lock);
@@ -142,6 +163,7 @@ void vdisk_pool_set_mode(struct vdisk_pool *pool, enum vdisk_pool_mode mode,
 	WRITE_ONCE(pool->mode, mode);
 	WRITE_ONCE(pool->mode_reason, reason);
 	vdisk_pool_raise_event(pool);
+	vdisk_event_pool_mode(pool, mode, reason);
 }
 
 void vdisk_pool_raise_event(struct vdisk_pool *pool)
@@ -197,6 +219,7 @@ void vdisk_pool_check_low_water(struct vdisk_pool *pool)
 			DMWARN("pool %s: reached low water mark for data device: sending event",
 			       dm_device_name(pool->md));
 			vdisk_pool_raise_event(pool);
+			vdisk_event_low_water(pool, u.nr_free_data_blocks);
 		}
 	} else {
 		pool->low_water_raised = false;
@@ -206,6 +229,19 @@ void vdisk_pool_check_low_water(struct vdisk_pool *pool)
 void vdisk_pool_wake(struct vdisk_pool *pool)
 {
 	queue_work(pool->wq, &pool->worker);
+}
+
+/*
+ * A deletion was committed (and its event sent): free its blocks in the
+ * background.  Started only now so that SPACE_RECLAIMED follows
+ * VDISK_DELETED.
+ */
+void vdisk_pool_start_reclaim(struct vdisk_pool *pool)
+{
+	down_write(&pool->md_lock);
+	pool->reclaim_pending = true;
+	up_write(&pool->md_lock);
+	vdisk_pool_wake(pool);
 }
 
 static void vdisk_pool_waker(struct work_struct *ws)
@@ -458,6 +494,7 @@ static void vdisk_data_freed(void *context, vd_blk_t b)
 {
 	struct vdisk_pool *pool = context;
 
+	pool->data_blocks_freed++;
 	pool->freed_since_commit = true;
 	if (pool->nr_freed == pool->freed_alloc) {
 		unsigned int n = pool->freed_alloc ? pool->freed_alloc * 2 : 256;

@@ -90,8 +90,7 @@ static int vdisk_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 	vd->pool = pool;
 
-	vd->io = alloc_percpu(struct vdisk_counters);
-	if (!vd->io) {
+	if (vdisk_stats_alloc(vd)) {
 		ti->error = "Cannot allocate vdisk counters";
 		r = -ENOMEM;
 		goto bad_pool;
@@ -147,7 +146,7 @@ bad_list:
 	list_del(&vd->list);
 	up_write(&pool->md_lock);
 bad_counters:
-	free_percpu(vd->io);
+	vdisk_stats_free(vd);
 bad_pool:
 	vdisk_pool_put(pool);
 bad_pool_dev:
@@ -166,67 +165,34 @@ static void vdisk_dtr(struct dm_target *ti)
 	list_del(&vd->list);
 	vdisk_cache_drop(vd);
 	up_write(&pool->md_lock);
-	free_percpu(vd->io);
+	vdisk_stats_free(vd);
 	vdisk_pool_put(pool);
 	dm_put_device(ti, vd->pool_dev);
 	kfree(vd);
 }
 
-static void vdisk_count_bio(struct vdisk *vd, struct bio *bio)
-{
-	struct vdisk_counters __percpu *io = vd->io;
-
-	if (bio->bi_opf & REQ_PREFLUSH)
-		this_cpu_inc(io->flushes);
-
-	switch (bio_op(bio)) {
-	case REQ_OP_READ:
-		this_cpu_inc(io->reads);
-		this_cpu_add(io->read_bytes, bio->bi_iter.bi_size);
-		break;
-	case REQ_OP_WRITE:
-		if (bio->bi_iter.bi_size) {
-			this_cpu_inc(io->writes);
-			this_cpu_add(io->write_bytes, bio->bi_iter.bi_size);
-		}
-		break;
-	case REQ_OP_DISCARD:
-	case REQ_OP_WRITE_ZEROES:
-		this_cpu_inc(io->discards);
-		break;
-	default:
-		break;
-	}
-}
-
 static int vdisk_map(struct dm_target *ti, struct bio *bio)
 {
 	struct vdisk *vd = ti->private;
+	int r;
 
-	vdisk_count_bio(vd, bio);
-	return vdisk_bio_map(vd, bio);
+	/* vdisk_bio_map() counts the bio (vdisk_stats_bio_start()). */
+	r = vdisk_bio_map(vd, bio);
+	if (r == DM_MAPIO_KILL)
+		vdisk_stats_bio_killed(vd, bio);
+	return r;
 }
 
 static int vdisk_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error)
 {
-	return vdisk_bio_end_io(ti->private, bio, error);
-}
+	struct vdisk *vd = ti->private;
+	int r;
 
-static void vdisk_sum_counters(struct vdisk *vd, struct vdisk_counters *sum)
-{
-	int cpu;
-
-	memset(sum, 0, sizeof(*sum));
-	for_each_possible_cpu(cpu) {
-		struct vdisk_counters *c = per_cpu_ptr(vd->io, cpu);
-
-		sum->reads += c->reads;
-		sum->writes += c->writes;
-		sum->read_bytes += c->read_bytes;
-		sum->write_bytes += c->write_bytes;
-		sum->discards += c->discards;
-		sum->flushes += c->flushes;
-	}
+	r = vdisk_bio_end_io(vd, bio, error);
+	/* A FUA write held for a commit comes back here once released. */
+	if (r == DM_ENDIO_DONE)
+		vdisk_stats_bio_done(vd, bio);
+	return r;
 }
 
 /*
@@ -282,7 +248,7 @@ static void vdisk_status(struct dm_target *ti, status_type_t type,
 {
 	struct vdisk *vd = ti->private;
 	struct vd_pool_vdisk_info info;
-	struct vdisk_counters c;
+	struct vdisk_stats_sum c;
 	unsigned int sz = 0;
 	u64 top, excl, shared;
 	bool census = false;
@@ -300,7 +266,7 @@ static void vdisk_status(struct dm_target *ti, status_type_t type,
 			DMEMIT("Fail");
 			break;
 		}
-		vdisk_sum_counters(vd, &c);
+		vdisk_stats_sum(vd, &c, false);
 		DMEMIT("%llu ", info.mapped_blocks);
 		if (census)
 			DMEMIT("%llu %llu ", excl, shared);

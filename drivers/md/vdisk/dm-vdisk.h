@@ -24,6 +24,12 @@
  *                   pool lives (others ask it: vdisk_pool_commit_sync()),
  *                   and the final put after the worker stopped.
  *   The worker (one ordered work item) alone touches the cell table.
+ *   registry mutex  (dm-vdisk-pool.c) the pool list and pool->ref.  A pool
+ *                   on the list has a live mapped_device: every reference
+ *                   holder keeps it (pool tables, vdisk tables through the
+ *                   open pool device, netlink handlers through dm_get_md()).
+ *   Lock order: md_lock, then ti_mutex or dm's name lock (events and
+ *   netlink replies read dm names under md_lock).
  */
 #ifndef DM_VDISK_H
 #define DM_VDISK_H
@@ -40,6 +46,7 @@
 #include <linux/xarray.h>
 
 #include "persistent-data/vd-pool-metadata.h"
+#include <uapi/linux/dm-vdisk-netlink.h>
 
 #define DM_MSG_PREFIX "vdisk"
 
@@ -131,6 +138,9 @@ struct vdisk_pool {
 	struct list_head commit_reqs;	/* vdisk_pool_commit_sync() callers */
 	bool reclaim_pending;
 	bool no_space_errors;		/* the no-space wait timed out */
+	/* Under md_lock exclusive: data blocks freed, and by this reclaim run. */
+	u64 data_blocks_freed;
+	u64 reclaimed_blocks;
 
 	/* Discard passdown batches in flight (dm-vdisk-pool.c), under lock. */
 	struct list_head passdowns;
@@ -174,13 +184,28 @@ struct vdisk_pool_c {
 	struct vdisk_pool_features features;
 };
 
-struct vdisk_counters {
+/* One CPU's share of a vdisk's I/O statistics (dm-vdisk-stats.c). */
+struct vdisk_stats_cpu {
 	u64 reads;
 	u64 writes;
 	u64 read_bytes;
 	u64 write_bytes;
 	u64 discards;
 	u64 flushes;
+	long in_flight;			/* only the sum over CPUs means anything */
+	u64 lat[2][VDISK_LAT_BUCKETS];	/* [0] reads, [1] writes */
+};
+
+/* The sum over CPUs. */
+struct vdisk_stats_sum {
+	u64 reads;
+	u64 writes;
+	u64 read_bytes;
+	u64 write_bytes;
+	u64 discards;
+	u64 flushes;
+	u64 in_flight;
+	u64 lat[2][VDISK_LAT_BUCKETS];
 };
 
 /* One vdisk table. */
@@ -190,7 +215,7 @@ struct vdisk {
 	struct dm_dev *pool_dev;
 	struct vdisk_pool *pool;
 	u64 id;
-	struct vdisk_counters __percpu *io;
+	struct vdisk_stats_cpu __percpu *stats;
 	/* Mapping cache for the lock-free fast path (dm-vdisk-mapcache.c). */
 	struct xarray cache;
 	atomic_long_t cache_entries;
@@ -238,6 +263,7 @@ struct vdisk_bio {
 	vd_blk_t new_block;
 	vd_blk_t old_block;
 	bool has_old;
+	u64 start_ns;			/* map() time, for the latency histograms */
 };
 
 /* dm-vdisk-pool.c */
@@ -253,6 +279,7 @@ void vdisk_pool_set_mode(struct vdisk_pool *pool, enum vdisk_pool_mode mode,
 			 const char *reason);
 int vdisk_pool_metadata_error(struct vdisk_pool *pool, const char *op, int r);
 void vdisk_pool_wake(struct vdisk_pool *pool);
+void vdisk_pool_start_reclaim(struct vdisk_pool *pool);
 void vdisk_pool_raise_event(struct vdisk_pool *pool);
 const char *vdisk_pool_mode_name(enum vdisk_pool_mode mode);
 void vdisk_pool_check_low_water(struct vdisk_pool *pool);
@@ -261,6 +288,8 @@ void vdisk_pool_wait_passdowns(struct vdisk_pool *pool);
 void vdisk_pool_try_reopen(struct vdisk_pool *pool, struct vdisk_pool_c *pc);
 int vdisk_io_enter(struct vdisk_pool *pool);
 void vdisk_io_exit(struct vdisk_pool *pool, int slot);
+/* Registered pools in dev_t order: the first above @after, 0 if none. */
+dev_t vdisk_pool_next_devt(dev_t after);
 
 /* dm-vdisk-io.c */
 int vdisk_bio_map(struct vdisk *vd, struct bio *bio);
@@ -289,6 +318,45 @@ void vdisk_cache_forget(struct vdisk *vd, u64 begin, u64 end);
 /* dm-vdisk-messages.c */
 int vdisk_pool_message(struct vdisk_pool *pool, unsigned int argc, char **argv,
 		       char *result, unsigned int maxlen);
+
+/* dm-vdisk-stats.c: per-cpu, lock-free on the bio path. */
+int vdisk_stats_alloc(struct vdisk *vd);
+void vdisk_stats_free(struct vdisk *vd);
+/* map(): count @bio and start its clock (vdisk_bio_data() is initialised). */
+void vdisk_stats_bio_start(struct vdisk *vd, struct bio *bio);
+/* map() returned DM_MAPIO_KILL: no end_io will come. */
+void vdisk_stats_bio_killed(struct vdisk *vd, struct bio *bio);
+/* end_io returned DM_ENDIO_DONE: the bio is complete for the target. */
+void vdisk_stats_bio_done(struct vdisk *vd, struct bio *bio);
+/* Sum over CPUs; the histograms only if @lat (they are large). */
+void vdisk_stats_sum(struct vdisk *vd, struct vdisk_stats_sum *sum, bool lat);
+
+/* dm-vdisk-netlink.c: the "vdisk" generic netlink family. */
+int vdisk_netlink_init(void);
+void vdisk_netlink_exit(void);
+struct sk_buff;
+bool vdisk_netlink_has_listeners(void);
+/* VDISK_POOL_MODE_* (uapi) of a pool mode. */
+u8 vdisk_netlink_pool_mode(enum vdisk_pool_mode mode);
+/* genlmsg_put() for the family (its version in every message). */
+void *vdisk_genlmsg_put(struct sk_buff *skb, u32 portid, u32 seq, int flags, u8 cmd);
+/* Send a finished event message to the "events" group (consumes @skb). */
+void vdisk_netlink_multicast(struct sk_buff *skb, gfp_t gfp);
+
+/*
+ * dm-vdisk-events.c: multicast events of the family.  Each costs a
+ * listener check when nobody listens.  They may sleep (process context
+ * only) but never recurse into I/O: callers may hold md_lock.
+ */
+void vdisk_event_low_water(struct vdisk_pool *pool, u64 free_blocks);
+void vdisk_event_pool_mode(struct vdisk_pool *pool, enum vdisk_pool_mode mode,
+			   const char *reason);
+void vdisk_event_vdisk_created(struct vdisk_pool *pool, u64 id, const char *name,
+			       u64 origin_id);
+void vdisk_event_vdisk_deleted(struct vdisk_pool *pool, u64 id, const char *name);
+void vdisk_event_space_reclaimed(struct vdisk_pool *pool, u64 blocks, u64 free_blocks);
+/* After a committed create_vdisk/create_snap/create_group_snap/delete message. */
+void vdisk_event_pool_message(struct vdisk_pool *pool, unsigned int argc, char **argv);
 
 static inline struct vdisk_bio *vdisk_bio_data(struct bio *bio)
 {
