@@ -27,7 +27,7 @@ KBUILD_ARGS := $(if $(W),W=$(W)) $(if $(C),C=$(C))
 
 export KERNEL KDIR KVER BUILD
 
-.PHONY: all module clean-module tools deps install uninstall lint check check-unit check-unit-core \
+.PHONY: all module clean-module tools deps install uninstall lint check check-unit check-unit-core check-unit-vdiskctl \
 	check-tools check-vm \
 	check-fuzz soak fuzz demo vm-shell debug-kernel clean help
 
@@ -90,12 +90,15 @@ lint:
 	scripts/lint/checkpatch.sh
 	scripts/lint/sparse.sh
 
-# Userspace tests: the metadata core's unit/model/crash/corruption tests and
-# the tools' end-to-end test.
-check-unit: check-unit-core check-tools
+# Userspace tests: the metadata core's unit/model/crash/corruption tests,
+# vdiskctl's pure parts and the tools' end-to-end test.
+check-unit: check-unit-core check-unit-vdiskctl check-tools
 
 check-unit-core:
 	$(MAKE) -C tests/unit BUILD=$(BUILD) check
+
+check-unit-vdiskctl:
+	$(MAKE) -C tests/vdiskctl BUILD=$(BUILD) check
 
 check-tools: tools
 	scripts/tap-run.sh tools tests/tools/test-tools.sh $(BUILD)/bin
@@ -130,4 +133,5 @@ debug-kernel:
 clean: clean-module
 	$(MAKE) -C userspace BUILD=$(BUILD) clean
 	$(MAKE) -C tests/unit BUILD=$(BUILD) clean
+	$(MAKE) -C tests/vdiskctl BUILD=$(BUILD) clean
 	rm -rf $(BUILD)/bin $(BUILD)/unit $(BUILD)/results $(BUILD)/vm $(BUILD)/.module-kdir

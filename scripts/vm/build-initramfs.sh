@@ -156,6 +156,10 @@ stage=$(mktemp -d "$VM_DIR/stage.XXXXXX")
 trap 'rm -f "$manifest" "$links"; rm -rf "$stage"' EXIT
 mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,usr/local/bin,lib,lib64,etc,root} \
 	"$stage"/{proc,sys,dev,run,tmp,mnt,var} "$stage/lib/modules/$VM_KREL/extra"
+# mktemp -d made the root 0700: let unprivileged test users (vdiskctl's
+# permission tests run commands as uid 65534) reach /bin and /usr.
+chmod 0755 "$stage"
+chmod 1777 "$stage/tmp"
 ln -s ../run "$stage/var/run"
 ln -s ../tmp "$stage/var/tmp"
 while read -r src dest; do

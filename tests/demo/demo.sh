@@ -153,11 +153,37 @@ step_check() {
 	run_checked vdisk-check "$META"
 }
 
+step_vdiskctl() {
+	step "10. The same by name, with vdiskctl"
+	say "vdiskctl drives pools and vdisks by name over the module's netlink" \
+		"interface: it picks the ids, names the devices /dev/mapper/POOL-NAME," \
+		"suspends the origins around snapshots and records the pool so that one" \
+		"command brings it back after a reboot.  A fresh pool on two RAM disks:"
+	export VDISK_CONF_DIR=/tmp/vdisk-pools
+	brd_setup 2 64M
+	run_checked vdiskctl pool create vc --metadata /dev/ram0 --data /dev/ram1
+	run_checked vdiskctl create vc web --size 10G
+	run_checked vdiskctl create vc db --size 10G
+	run_checked dd if=/dev/urandom of=/dev/mapper/vc-web bs=1M count=16 oflag=direct conv=fsync status=none
+	say "Both disks of the VM at one instant (a consistency group), then a" \
+		"writable clone of web's snapshot for a test VM:"
+	run_checked vdiskctl group-snapshot vc --tag nightly web db
+	run_checked vdiskctl clone vc web:nightly web-test
+	run_checked vdiskctl list
+	run_checked vdiskctl stats
+	run_checked vdiskctl pool status vc
+	run_checked vdiskctl check vc
+	say "Deactivate, and activate again by name (what a boot script does):"
+	run_checked vdiskctl pool remove vc
+	run_checked vdiskctl pool activate vc
+	run_checked vdiskctl list vc
+	run_checked vdiskctl pool remove vc
+}
+
 step_cleanup() {
-	step "10. Unload"
+	step "11. Unload"
 	run_checked modprobe -r dm-vdisk
-	say "Coming next: vdiskctl (names, per-VM stats, events), dedup against an" \
-		"SSD tier, compression and replication."
+	say "Coming next: dedup against an SSD tier, compression and replication."
 }
 
 # Keep informational kernel messages off the console during the demo;
@@ -173,6 +199,7 @@ step_overwrite
 step_clone
 step_delete
 step_check
+step_vdiskctl
 step_cleanup
 
 if [ "$failed" = 0 ]; then
