@@ -45,7 +45,7 @@ fi
 if [ "$smoke" = 1 ]; then
 	profile=smoke mem=2G data=512M timeout=900
 else
-	profile=full mem=3G data=11G timeout=3600
+	profile=full mem=3G data=11G timeout=4800
 fi
 
 "$VM_TOP/scripts/vm/build-initramfs.sh" --kernel "$kernel" >&2 || exit 2

@@ -6,7 +6,7 @@ Reads DIR/info.txt, contenders.tsv, workloads.tsv, metrics.tsv and the fio
 JSON under DIR/raw/<backing>/<workload>/<contender>/r<rep>.json, and writes
   DIR/results.csv   one row per backing, workload and contender: medians
   DIR/results.md    the tables, with ratios and the targets of issue 6
-  DIR/ratios.dat    the ratios, for scripts/bench/ratios.gp
+  DIR/ratios-*.dat  the ratios to dm-linear and to dm-thin, for ratios.gp
   DIR/ratios.png    the chart (gnuplot)
 Ratios say how many times better a contender did than the reference, so
 > 1 is always better: value/reference for IOPS and MB/s, reference/value
@@ -168,7 +168,7 @@ def main():
                     continue
                 missing.append(f"{b}/{wl}/{c}")
     if missing:
-        die("missing results: " + ", ".join(missing))
+        print("report: missing results: " + ", ".join(missing), file=sys.stderr)
 
     # ---- CSV ----
     with open(os.path.join(d, "results.csv"), "w", newline="") as f:
@@ -190,31 +190,27 @@ def main():
                                 "" if rt is None else f"{rt:.3f}",
                                 "" if rl is None else f"{rl:.3f}"])
 
-    # ---- ratios for the chart ----
+    # ---- ratios for the chart: one file per panel ----
     others = [c for c in contenders if c != REF_LIMIT]
-    with open(os.path.join(d, "ratios.dat"), "w") as f:
-        f.write("label " + " ".join(f"{c}/{REF_LIMIT}" for c in others) + " " +
-                " ".join(f"{c}/{REF_THIN}" for c in others if c != REF_THIN) + "\n")
-        for b in backings:
-            for wl, g, m, _ in workloads:
-                if not any((b, wl, c) in med for c in others):
-                    continue
-                row = [f"{b}:{wl}"]
-                for c in others:
-                    r = ratio(b, wl, m, c, REF_LIMIT)
-                    row.append("-" if r is None else f"{r:.3f}")
-                for c in others:
-                    if c == REF_THIN:
+    panels = [(REF_LIMIT, others), (REF_THIN, [c for c in others if c != REF_THIN])]
+    files = []
+    for ref, cols in panels:
+        path = os.path.join(d, f"ratios-{ref}.dat")
+        files.append(path)
+        with open(path, "w") as f:
+            f.write("label " + " ".join(cols) + "\n")
+            for b in backings:
+                for wl, g, m, _ in workloads:
+                    row = [ratio(b, wl, m, c, ref) for c in cols]
+                    if all(r is None for r in row):
                         continue
-                    r = ratio(b, wl, m, c, REF_THIN)
-                    row.append("-" if r is None else f"{r:.3f}")
-                f.write(" ".join(row) + "\n")
+                    f.write(f"{b}:{wl} " + " ".join("-" if r is None else f"{r:.3f}"
+                                                    for r in row) + "\n")
     gp = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ratios.gp")
     png = os.path.join(d, "ratios.png")
-    ncols = len(others)
-    r = subprocess.run(["gnuplot", "-e", f"datafile='{os.path.join(d, 'ratios.dat')}'; "
-                        f"outfile='{png}'; nlimit={ncols}; nthin={ncols - 1}", gp],
-                       capture_output=True, text=True)
+    r = subprocess.run(["gnuplot", "-e", f"limitfile='{files[0]}'; thinfile='{files[1]}'; "
+                        f"outfile='{png}'; nlimit={len(panels[0][1])}; nthin={len(panels[1][1])}",
+                        gp], capture_output=True, text=True)
     if r.returncode != 0 or not os.path.exists(png):
         die("gnuplot failed: " + r.stderr.strip()[:500])
 
@@ -227,7 +223,6 @@ def main():
     md.append(f"- profile {info.get('profile', '?')}, {info.get('reps', '?')} repetitions, "
               f"contenders in alternating order, medians; "
               f"{info.get('start', '')} – {info.get('end', '')}")
-    sizes = ", ".join(v.split(None, 1)[1] if False else v for k, v in info.items() if k == "size")
     md.append(f"- command: `{info.get('command', '?')}`")
     md.append("- ratios: how many times better than the reference (> 1 is better): "
               "value/reference for IOPS and MB/s, reference/value for times\n")
@@ -302,6 +297,8 @@ def main():
     with open(os.path.join(d, "results.md"), "w") as f:
         f.write("\n".join(md))
     print(f"report: {os.path.join(d, 'results.md')}, results.csv, ratios.png")
+    if missing:
+        sys.exit(1)
 
 
 if __name__ == "__main__":
