@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# bench.sh [--smoke] [--out DIR] [--kernel stock|debug]
+# bench.sh [--smoke|--profile] [--out DIR] [--kernel stock|debug]
 #
 # The fio benchmark (`make bench`, `make bench-smoke`): boots ONE test VM that
 # runs scripts/bench/vm-run.sh (every contender of contenders.sh on every
@@ -10,6 +10,8 @@
 #
 #   --smoke   tiny sizes, one repetition (a few minutes): proves the suite
 #             works; results go to build/bench-smoke/ unless --out is given
+#   --profile perf profiles of dm-vdisk and dm-thin on the random and
+#             sequential workloads (vm-profile.sh) into build/bench-profile/
 #   --out DIR results directory (default bench-results/<date>-<commit>/)
 #
 # The VM gets the rig's initramfs plus a second cpio archive appended to it
@@ -26,9 +28,10 @@ kernel=stock smoke=0 out='' args="$*"
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--smoke) smoke=1; shift ;;
+	--profile) smoke=2; shift ;;
 	--out) out=$2; shift 2 ;;
 	--kernel) kernel=$2; shift 2 ;;
-	-h|--help) sed -n '3,21s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,23s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) vm_die "unknown argument '$1'" ;;
 	esac
 done
@@ -38,12 +41,17 @@ git -C "$VM_TOP" diff --quiet HEAD 2>/dev/null || commit=$commit-dirty
 if [ -z "$out" ]; then
 	if [ "$smoke" = 1 ]; then
 		out=$VM_BUILD/bench-smoke
+	elif [ "$smoke" = 2 ]; then
+		out=$VM_BUILD/bench-profile
 	else
 		out=$VM_TOP/bench-results/$(date -u +%Y-%m-%d)-$commit
 	fi
 fi
+script=vm-run.sh
 if [ "$smoke" = 1 ]; then
 	profile=smoke mem=2G data=512M timeout=900
+elif [ "$smoke" = 2 ]; then
+	profile=profile mem=2G data=512M timeout=1500 script=vm-profile.sh
 else
 	profile=full mem=3G data=11G timeout=4800
 fi
@@ -79,10 +87,10 @@ rm -f "$stage.cpio"
 echo "bench: $profile run on the $kernel kernel ($VM_KREL), results in $out" >&2
 name=bench-$profile
 quiet=(--quiet)
-[ "$smoke" = 1 ] || quiet=()
+[ "$smoke" = 0 ] && quiet=()
 "$VM_TOP/scripts/vm/run-vm.sh" --kernel "$kernel" --initramfs "$initrd" --name "$name" \
 	--mem "$mem" --disk 1G --disk "$data" --disk 256M --timeout "$timeout" \
-	--run script --append "vdisk.script=/vdisk/bench/${BENCH_SCRIPT:-vm-run.sh} vdisk.bench=$profile loglevel=5" \
+	--run script --append "vdisk.script=/vdisk/bench/$script vdisk.bench=$profile loglevel=5" \
 	"${quiet[@]}" > /dev/null
 vm_rc=$?
 vmdir=$VM_DIR/$name
@@ -90,11 +98,15 @@ tr -d '\r' < "$vmdir/results.log" | grep -v '^@@' | tail -n 30 >&2
 
 rm -rf "$out"
 mkdir -p "$out"
-if ! tar -x -f "$vmdir/disk2.img" -C "$out" 2>/dev/null || [ ! -f "$out/info.txt" ]; then
+if ! tar -x -f "$vmdir/disk2.img" -C "$out" 2>/dev/null || [ ! -f "$out/log.txt" ]; then
 	echo "bench: the VM wrote no results (VM exit $vm_rc; see $vmdir/console.log)" >&2
 	exit 1
 fi
 rm -f "$vmdir"/disk*.img
+if [ "$smoke" = 2 ]; then
+	ls "$out"/profile/*.txt
+	exit "$vm_rc"
+fi
 {
 	echo "commit $commit"
 	echo "command ${BENCH_COMMAND:-scripts/bench/bench.sh${args:+ $args}}"
