@@ -11,7 +11,9 @@
 #                    sample value n
 #   workloads.tsv, contenders.tsv, info.txt, log.txt
 # which is written as a tar archive onto the VM's third disk (vdisk2) for
-# the host to unpack.  Kernel command line: vdisk.bench=smoke|full.
+# the host to unpack.  Kernel command line: vdisk.bench=smoke|full, and
+# optionally vdisk.bench_groups=G,G and vdisk.bench_backings=B,B to run only
+# those.
 #
 # Exit status non-zero when the suite itself broke (a contender could not be
 # set up, fio failed or wrote nothing); never because of a speed.
@@ -22,10 +24,12 @@ here=$(dirname "$0")
 . "$here/contenders.sh"
 . "$here/workloads.sh"
 
-profile=full
+profile=full only_groups='' only_backings=''
 for w in $(cat /proc/cmdline); do
 	case "$w" in
 	vdisk.bench=*) profile=${w#vdisk.bench=} ;;
+	vdisk.bench_groups=*) only_groups=${w#vdisk.bench_groups=} ;;
+	vdisk.bench_backings=*) only_backings=${w#vdisk.bench_backings=} ;;
 	esac
 done
 
@@ -48,12 +52,13 @@ full)
 	;;
 esac
 BACKINGS="brd virtio"
+[ -n "$only_backings" ] && BACKINGS=$(echo "$only_backings" | tr ',' ' ')
 groups_for() {
 	case "$1:$profile" in
 	brd:*) workload_groups | grep -vx snap ;;
 	virtio:smoke) echo snap ;;
 	virtio:*) workload_groups | grep -vxE 'mixed|parallel' ;;
-	esac
+	esac | if [ -n "$only_groups" ]; then grep -xE "$(echo "$only_groups" | tr ',' '|')"; else cat; fi
 }
 
 OUTD=/tmp/bench-out
