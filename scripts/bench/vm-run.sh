@@ -13,7 +13,7 @@
 # which is written as a tar archive onto the VM's third disk (vdisk2) for
 # the host to unpack.  Kernel command line: vdisk.bench=smoke|full, and
 # optionally vdisk.bench_groups=G,G and vdisk.bench_backings=B,B to run only
-# those.
+# those, vdisk.bench_reps=N for another number of repetitions.
 #
 # Exit status non-zero when the suite itself broke (a contender could not be
 # set up, fio failed or wrote nothing); never because of a speed.
@@ -24,12 +24,13 @@ here=$(dirname "$0")
 . "$here/contenders.sh"
 . "$here/workloads.sh"
 
-profile=full only_groups='' only_backings=''
+profile=full only_groups='' only_backings='' only_reps=''
 for w in $(cat /proc/cmdline); do
 	case "$w" in
 	vdisk.bench=*) profile=${w#vdisk.bench=} ;;
 	vdisk.bench_groups=*) only_groups=${w#vdisk.bench_groups=} ;;
 	vdisk.bench_backings=*) only_backings=${w#vdisk.bench_backings=} ;;
+	vdisk.bench_reps=*) only_reps=${w#vdisk.bench_reps=} ;;
 	esac
 done
 
@@ -51,6 +52,7 @@ full)
 	exit 2
 	;;
 esac
+[ -n "$only_reps" ] && REPS=$only_reps
 BACKINGS="brd virtio"
 [ -n "$only_backings" ] && BACKINGS=$(echo "$only_backings" | tr ',' ' ')
 groups_for() {
