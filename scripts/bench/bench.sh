@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # bench.sh [--smoke|--profile] [--out DIR] [--kernel stock|debug]
+#          [--groups G,G] [--backings B,B] [--reps N]
 #
 # The fio benchmark (`make bench`, `make bench-smoke`): boots ONE test VM that
 # runs scripts/bench/vm-run.sh (every contender of contenders.sh on every
@@ -13,6 +14,9 @@
 #   --profile perf profiles of dm-vdisk and dm-thin on the random and
 #             sequential workloads (vm-profile.sh) into build/bench-profile/
 #   --out DIR results directory (default bench-results/<date>-<commit>/)
+#   --groups, --backings, --reps   run only these workload groups (rand,
+#             seq, mixed, parallel, snap) or backings (brd, virtio), or
+#             another number of repetitions
 #
 # The VM gets the rig's initramfs plus a second cpio archive appended to it
 # (the kernel unpacks both): /vdisk/bench (these scripts) and, when the host
@@ -24,14 +28,17 @@
 set -uo pipefail
 . "$(dirname "$0")/../vm/common.sh"
 
-kernel=stock smoke=0 out='' args="$*"
+kernel=stock smoke=0 out='' args="$*" subset=''
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--smoke) smoke=1; shift ;;
 	--profile) smoke=2; shift ;;
 	--out) out=$2; shift 2 ;;
 	--kernel) kernel=$2; shift 2 ;;
-	-h|--help) sed -n '3,23s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	--groups) subset="$subset vdisk.bench_groups=$2"; shift 2 ;;
+	--backings) subset="$subset vdisk.bench_backings=$2"; shift 2 ;;
+	--reps) subset="$subset vdisk.bench_reps=$2"; shift 2 ;;
+	-h|--help) sed -n '3,27s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) vm_die "unknown argument '$1'" ;;
 	esac
 done
@@ -86,11 +93,12 @@ rm -f "$stage.cpio"
 # ---- run ----------------------------------------------------------------------
 echo "bench: $profile run on the $kernel kernel ($VM_KREL), results in $out" >&2
 name=bench-$profile
+[ -n "$subset" ] && name=$name-subset
 quiet=(--quiet)
 [ "$smoke" = 0 ] && quiet=()
 "$VM_TOP/scripts/vm/run-vm.sh" --kernel "$kernel" --initramfs "$initrd" --name "$name" \
 	--mem "$mem" --disk 1G --disk "$data" --disk 256M --timeout "$timeout" \
-	--run script --append "vdisk.script=/vdisk/bench/$script vdisk.bench=$profile loglevel=5" \
+	--run script --append "vdisk.script=/vdisk/bench/$script vdisk.bench=$profile loglevel=5$subset" \
 	"${quiet[@]}" > /dev/null
 vm_rc=$?
 vmdir=$VM_DIR/$name
@@ -114,8 +122,9 @@ fi
 	echo "qemu $(qemu-system-x86_64 --version | head -n1)"
 	echo "accel $(cat "$VM_DIR/accel" 2>/dev/null || echo tcg)"
 } >> "$out/info.txt"
-# fio's JSON is kept only when small: the table, CSV and chart are the record.
 python3 "$VM_TOP/scripts/bench/report.py" "$out" || { echo "bench: report failed" >&2; exit 1; }
+# fio's JSON, compressed, is what gets committed (raw/ is in .gitignore).
+tar -cJf "$out/raw-fio-json.tar.xz" -C "$out" raw || exit 1
 echo "bench: results in $out" >&2
 [ "$vm_rc" = 0 ] || echo "bench: the VM run reported a failure (exit $vm_rc)" >&2
 exit "$vm_rc"

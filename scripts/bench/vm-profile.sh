@@ -6,7 +6,8 @@
 # `perf record -a -g -e cpu-clock` (TCG has no hardware PMU; cpu-clock is a
 # timer-driven software event), and keeps a flat profile and a call-graph
 # excerpt per run:
-#   profile/<contender>-<workload>.txt
+#   profile/<contender>-<workload>.txt  (CPU per task, flat profile, the
+#   device-mapper/dm-vdisk/persistent-data symbols, callers of the top ones)
 # written, like vm-run.sh's results, as a tar archive onto vdisk2.
 #
 # vdisk-timeout: 1500
@@ -55,13 +56,20 @@ bench_fio() {
 	kill -INT "$_perf"
 	wait "$_perf"
 	{
-		echo "# $C_NAME $1 (brd): perf record -a -g -e cpu-clock, flat profile"
-		perf report -i "$_p.data" --stdio --no-children -g none --sort comm,dso,sym \
-			--percent-limit 0.7 2> /dev/null | grep -v '^$'
-		echo
-		echo "# call graphs of the top symbols (callers), kernel only"
+		echo "# $C_NAME $1 (brd): perf record -a -g -e cpu-clock"
+		echo "# CPU share per task (swapper = idle)"
+		perf report -i "$_p.data" --stdio --no-children -g none --sort comm \
+			--percent-limit 0.5 2> /dev/null | grep '%'
+		echo "# flat profile by symbol"
+		perf report -i "$_p.data" --stdio --no-children -g none --sort sym \
+			--percent-limit 0.4 2> /dev/null | grep '%'
+		echo "# device-mapper, dm-vdisk and persistent-data symbols"
+		perf report -i "$_p.data" --stdio --no-children -g none --sort sym \
+			--percent-limit 0 2> /dev/null | grep '%' |
+			grep -E 'vdisk|vd_|bufio|thin|dm_|sm_|btree|bio_prison|crc32c' | head -n 30
+		echo "# call graphs of the top symbols (callers)"
 		perf report -i "$_p.data" --stdio --no-children -g caller,0.5,callee,function,percent \
-			--sort sym --percent-limit 3 2> /dev/null | grep -v '^$' | head -n 400
+			--sort sym --percent-limit 3 2> /dev/null | grep -v '^#' | grep -v '^$' | head -n 300
 	} > "$_p.txt"
 	rm -f "$_p.data"
 	return $_rc
