@@ -43,7 +43,7 @@ help:
 	@echo "make soak          long model/crash runs (OPS=1000000, random SEEDS)"
 	@echo "make check KERNEL=debug   the same on the KASAN/lockdep debug kernel"
 	@echo "make demo          boot the VM and walk through dm-vdisk"
-	@echo "make bench         fio vs dm-linear and dm-thin in one VM (~40 min): bench-results/"
+	@echo "make bench         fio vs dm-linear and dm-thin in one VM (~80 min TCG): bench-results/"
 	@echo "make bench-smoke   the same benchmark at tiny sizes (a few minutes; part of make check)"
 	@echo "make vm-shell      boot the test VM with an interactive shell"
 	@echo "make debug-kernel  build (or reuse) the cached debug kernel"
