@@ -39,9 +39,8 @@ contender_names() {
 	contender_table | awk '{ print $1 }'
 }
 
-# The reference contenders the report takes ratios against.
-BENCH_REF_LIMIT=dm-linear
-BENCH_REF_THIN=dm-thin
+# report.py takes its ratios against the contenders named dm-linear and
+# dm-thin: keep those names.
 
 POOL=bench-pool
 POOL_DEV=/dev/mapper/$POOL
