@@ -111,9 +111,12 @@ bench_remove_vols() {
 }
 
 # Used data bytes from a thin-pool or vdisk-pool status (same layout:
-# "<used>/<total data blocks>" is the 6th word) and the block size.
+# "<used>/<total data blocks>" is the 6th word) and the block size.  The
+# product is taken by the shell: busybox awk's %d stops at 2^31 - 1.
 pool_used_bytes() {	# BLOCK_SECTORS
-	dmsetup status "$POOL" | awk -v bs="$1" '{ split($6, d, "/"); printf "%d\n", d[1] * bs * 512 }'
+	_u=$(dmsetup status "$POOL" | awk '{ split($6, d, "/"); print d[1] }')
+	[ -n "$_u" ] || return 1
+	echo $(( _u * $1 * 512 ))
 }
 
 # Snapshot of an active origin, suspended around the message (as both

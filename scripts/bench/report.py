@@ -267,7 +267,7 @@ def main():
 
     def target(name, b, value, ok):
         if value is None:
-            md.append(f"| {name} | {b} | – | not measured |")
+            return  # not measured on this backing
         else:
             md.append(f"| {name} | {b} | {value:.2f} | {'met' if ok(value) else 'short'} |")
 
