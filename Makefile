@@ -29,7 +29,7 @@ export KERNEL KDIR KVER BUILD
 
 .PHONY: all module clean-module tools deps install uninstall lint check check-unit check-unit-core check-unit-vdiskctl \
 	check-tools check-vm \
-	check-fuzz soak fuzz demo vm-shell debug-kernel clean help
+	check-fuzz soak fuzz demo vm-shell debug-kernel clean help bench bench-smoke
 
 all: module tools
 
@@ -43,6 +43,8 @@ help:
 	@echo "make soak          long model/crash runs (OPS=1000000, random SEEDS)"
 	@echo "make check KERNEL=debug   the same on the KASAN/lockdep debug kernel"
 	@echo "make demo          boot the VM and walk through dm-vdisk"
+	@echo "make bench         fio vs dm-linear and dm-thin in one VM (~80 min TCG): bench-results/"
+	@echo "make bench-smoke   the same benchmark at tiny sizes (a few minutes; part of make check)"
 	@echo "make vm-shell      boot the test VM with an interactive shell"
 	@echo "make debug-kernel  build (or reuse) the cached debug kernel"
 	@echo "make install       install dm-vdisk.ko and the tools on this host"
@@ -123,6 +125,14 @@ check:
 
 demo: module tools
 	scripts/vm/demo.sh --kernel $(KERNEL)
+
+# fio side by side with dm-linear and dm-thin (scripts/bench/, one VM boot);
+# results in bench-results/<date>-<commit>/, smoke results in build/bench-smoke/.
+bench: module tools
+	BENCH_COMMAND="make bench" scripts/bench/bench.sh --kernel $(KERNEL)
+
+bench-smoke: module tools
+	BENCH_COMMAND="make bench-smoke" scripts/bench/bench.sh --smoke --kernel $(KERNEL)
 
 vm-shell: module tools
 	scripts/vm/vm-shell.sh --kernel $(KERNEL)

@@ -11,7 +11,9 @@
 #   5. the VM rig's self-test (it must catch a WARN, an oops, a failing test)
 #   6. the VM selftests on the stock kernel, or only on the debug kernel
 #      with KERNEL=debug
-#   7. with CI=true or DEBUG_LANE=1 (and KERNEL=stock): the debug kernel
+#   7. on the stock kernel: the benchmark suite at tiny sizes (make
+#      bench-smoke); it fails when the suite breaks, never on speed
+#   8. with CI=true or DEBUG_LANE=1 (and KERNEL=stock): the debug kernel
 #      (KASAN, lockdep, ...; built from linux-source-6.1 or taken from its
 #      cache in $BUILD/kernel-debug) and the same VM selftests on it
 # A failing stage does not stop the later ones; the last line is the total
@@ -95,13 +97,23 @@ scripts/tap-run.sh rig scripts/vm/rig-selftest.sh --kernel "$KERNEL"
 stage "VM selftests ($KERNEL kernel)"
 runner_step vm-$KERNEL-runner scripts/vm/run-selftests.sh --kernel "$KERNEL" ${T:+--test "$T"}
 
+if [ "$KERNEL" = stock ]; then
+	stage "benchmark smoke run (stock kernel)"
+	BENCH_COMMAND="make bench-smoke" runner_step bench-smoke scripts/bench/bench.sh --smoke
+	cat "$results/bench-smoke.tap"
+fi
+
 if [ $debug_lane = 2 ]; then
 	stage "debug kernel"
 	build_step debug-kernel scripts/kernel/build-debug-kernel.sh
 	build_step build-module-debug other_kernel_make module KERNEL=debug W=1
 	stage "VM selftests (debug kernel)"
+	# The CI lane leaves out tests tagged "ci-debug: skip" in TESTS (see
+	# tests/README, "Time budget"); make check KERNEL=debug runs them all.
+	debug_tests=${T:-$(grep -v 'ci-debug: *skip' tests/selftests/TESTS |
+		sed 's/#.*//; /^[[:space:]]*$/d; s/[[:space:]]//g' | paste -sd,)}
 	(unset KDIR KVER; export KERNEL=debug
-	 runner_step vm-debug-runner scripts/vm/run-selftests.sh --kernel debug ${T:+--test "$T"})
+	 runner_step vm-debug-runner scripts/vm/run-selftests.sh --kernel debug --test "$debug_tests")
 	# Leave the tree built for the stock kernel, as after a plain make.
 	other_kernel_make module KERNEL=stock >/dev/null 2>&1
 fi

@@ -7,8 +7,8 @@
 #   pool_field POOL NAME        one pool status field: tid, meta_used,
 #                               meta_total, data_used, data_total, mode,
 #                               reason, needs_check
-#   vdisk_field VDISK NAME      one vdisk status field: mapped, reads,
-#                               writes, discards, flushes
+#   vdisk_field VDISK NAME      one vdisk status field: mapped, exclusive,
+#                               shared, reads, writes, discards, flushes
 #   wait_for DESC SECONDS CMD...    retry CMD every 0.2 s until it succeeds
 #   vdisk_check DEV             build/bin's vdisk-check on an inactive
 #                               metadata device (prints its report on failure)
@@ -31,7 +31,8 @@ pool_field() {
 
 vdisk_field() {
 	dmsetup status "$1" | awk -v f="$2" '
-		{ v["mapped"] = $4; v["reads"] = $8; v["writes"] = $9
+		{ v["mapped"] = $4; v["exclusive"] = $5; v["shared"] = $6
+		  v["reads"] = $8; v["writes"] = $9
 		  v["discards"] = $12; v["flushes"] = $13; print v[f] }'
 }
 

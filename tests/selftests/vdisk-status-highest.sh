@@ -34,8 +34,8 @@ pool_msg hp create_vdisk 1 || tap_diag "create_vdisk failed"
 make_vdisk h1 hp 1 16M || tap_diag "vdisk failed"
 
 tap_check "nothing mapped: -" highest_is -
-tap_check "exclusive/shared counts print -" \
-	sh -c "dmsetup status h1 | awk '{ exit !(\$5 == \"-\" && \$6 == \"-\") }'"
+tap_check "exclusive/shared counts of an empty vdisk: 0 0" \
+	sh -c "dmsetup status h1 | awk '{ exit !(\$5 == 0 && \$6 == 0) }'"
 wr 0 4096
 tap_check "4 KiB at 0: block 0, sector 16" highest_is 16
 wr $((1048576 + 8192)) 8192

@@ -219,6 +219,46 @@ static int t_grow_needs_check(void)
 	return expect_clean();
 }
 
+/* A 1024-block pool moved to a 2048-block device, grown to fill it. */
+static int t_grow_metadata(void)
+{
+	struct pt_pool q, r = { 0 };
+	struct vd_pool_usage u0, u;
+	u8 *img = calloc(2048, VD_METADATA_BLOCK_SIZE);
+	vd_blk_t pb;
+	u64 b;
+
+	CHECK(img);
+	CHECK_R(pt_create(&q, 1024, 1000, 8));
+	CHECK_R(vd_pool_create_vdisk(q.pmd, 1, 8000));
+	CHECK_R(vd_pool_insert_new(q.pmd, 1, 0, &pb));
+	CHECK_R(vd_pool_commit(q.pmd));
+	memcpy(img, vd_dev_mem_image(q.dev), 1024 * VD_METADATA_BLOCK_SIZE);
+	pt_destroy(&q);
+	r.dev = vd_dev_create_mem(2048, img);
+	free(img);
+	CHECK(r.dev);
+	CHECK_R(pt_open(&r));
+	CHECK_R(vd_pool_get_usage(r.pmd, &u0));
+	CHECK(u0.nr_metadata_blocks == 1024);
+	CHECK(vd_pool_resize_metadata(r.pmd, 1000) == -EINVAL);	/* shrinking */
+	CHECK(vd_pool_resize_metadata(r.pmd, 2049) == -EINVAL);	/* beyond the device */
+	CHECK_R(vd_pool_resize_metadata(r.pmd, 1024));			/* same size: no-op */
+	CHECK_R(vd_pool_resize_metadata(r.pmd, 2048));
+	CHECK_R(vd_pool_resize_data(r.pmd, 1000));
+	CHECK_R(vd_pool_resize_data(r.pmd, 5000));
+	for (b = 1; b < 2000; b++)
+		CHECK_R(vd_pool_insert_new(r.pmd, 1, b % 1000, &pb));
+	CHECK_R(vd_pool_commit(r.pmd));
+	CHECK_R(pt_reopen(&r));
+	CHECK_R(vd_pool_get_usage(r.pmd, &u));
+	CHECK(u.nr_metadata_blocks == 2048 && u.nr_data_blocks == 5000);
+	CHECK(u.nr_free_metadata_blocks > u0.nr_free_metadata_blocks);
+	CHECK(pt_check_dev(r.dev, 0, NULL) == 0);
+	pt_destroy(&r);
+	return 0;
+}
+
 /* Set feature bits in both slots (re-checksummed) of the on-disk image. */
 static void set_features(u64 ro_compat, u64 incompat)
 {
@@ -629,7 +669,7 @@ int main(int argc, char **argv)
 	if (argc > 1)
 		nr_fill = strtoull(argv[1], NULL, 0);
 	kshim_verbose = -1;	/* refused operations log errors on purpose */
-	tap_plan(14);
+	tap_plan(15);
 	tap_ok(!t_format_open(), "format: empty pool, usage numbers, checks clean");
 	tap_ok(!t_vdisk_and_mappings(), "create vdisk, insert/overwrite/lookup/remove, errors");
 	tap_ok(!t_snapshot_delete_reclaim(),
@@ -638,6 +678,7 @@ int main(int argc, char **argv)
 	tap_ok(!t_transaction_id_abort(), "set_transaction_id <cur> <new>, abort returns to the last commit");
 	tap_ok(!t_metadata_snap(), "metadata snapshot: reserve/release, checker reads the held image");
 	tap_ok(!t_grow_needs_check(), "grow data, refuse metadata beyond the device, needs_check persists");
+	tap_ok(!t_grow_metadata(), "grow the metadata and data space maps: refusals, no-op, growth persists, checks clean");
 	tap_ok(!t_features(), "unknown incompat feature refuses, unknown ro_compat opens read-only");
 	tap_ok(!t_names(),
 	       "names: validity, set/duplicate/rename/remove, abort, snapshots unnamed, delete drops, 300 names, held snapshot, read-only, feature bit");

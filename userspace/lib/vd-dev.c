@@ -29,6 +29,12 @@ struct vd_dev {
 	enum vd_dev_kind kind;
 	uint64_t nr_blocks;
 	int fd;
+	/*
+	 * FILE on a block device: opened O_DIRECT, because the page cache of
+	 * a block device a live pool writes through dm-bufio can hold stale
+	 * metadata; every transfer goes through this aligned block.
+	 */
+	unsigned char *bounce;
 	unsigned char *image;		/* MEM/REC: current contents */
 	/* fault injection: 0 = off, else fail once the budget is used */
 	uint64_t writes_left, flushes_left;
@@ -63,6 +69,14 @@ struct vd_dev *vd_dev_open_file(const char *path, int writable)
 	dev->kind = VD_DEV_FILE;
 	dev->fd = fd;
 	dev->nr_blocks = size / BS;
+	if (S_ISBLK(st.st_mode)) {
+		if (posix_memalign((void **)&dev->bounce, BS, BS) ||
+		    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_DIRECT)) {
+			free(dev->bounce);
+			free(dev);
+			goto bad;
+		}
+	}
 	return dev;
 bad:
 	close(fd);
@@ -124,6 +138,7 @@ void vd_dev_close(struct vd_dev *dev)
 	if (dev->fd >= 0)
 		close(dev->fd);
 	vd_rec_free_log(dev);
+	free(dev->bounce);
 	free(dev->image);
 	free(dev->base);
 	free(dev);
@@ -152,9 +167,14 @@ int vd_dev_read(struct vd_dev *dev, uint64_t b, void *buf)
 	if (b >= dev->nr_blocks)
 		return -EIO;
 	if (dev->kind == VD_DEV_FILE) {
-		ssize_t n = pread(dev->fd, buf, BS, (off_t)(b * BS));
+		void *io = dev->bounce ? dev->bounce : buf;
+		ssize_t n = pread(dev->fd, io, BS, (off_t)(b * BS));
 
-		return n == BS ? 0 : -EIO;
+		if (n != BS)
+			return -EIO;
+		if (dev->bounce)
+			memcpy(buf, dev->bounce, BS);
+		return 0;
 	}
 	memcpy(buf, dev->image + b * BS, BS);
 	return 0;
@@ -201,7 +221,11 @@ int vd_dev_write(struct vd_dev *dev, uint64_t b, const void *buf)
 		dev->writes_left--;
 	}
 	if (dev->kind == VD_DEV_FILE) {
-		ssize_t n = pwrite(dev->fd, buf, BS, (off_t)(b * BS));
+		ssize_t n;
+
+		if (dev->bounce)
+			memcpy(dev->bounce, buf, BS);
+		n = pwrite(dev->fd, dev->bounce ? dev->bounce : buf, BS, (off_t)(b * BS));
 
 		return n == BS ? 0 : -EIO;
 	}

@@ -11,11 +11,9 @@
 #include <getopt.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <linux/fs.h>
 #include <netlink/attr.h>
 #include <netlink/genl/genl.h>
 
@@ -82,7 +80,7 @@ int vc_cmd_check(int argc, char **argv)
 	struct vc_pool p;
 	const char *pool;
 	char dev[256];
-	int done, rc, r, fd, st;
+	int done, rc, r, st;
 
 	rc = vc_getopt(argc, argv, usage, help, NULL, NULL, NULL, &done);
 	if (rc || done)
@@ -111,14 +109,9 @@ int vc_cmd_check(int argc, char **argv)
 				"'dmsetup message %s 0 release_metadata_snap' drops it", pool);
 		goto out;
 	}
-	/* The pool writes its metadata with bios, around the page cache: drop
-	 * what an earlier reader cached so that vdisk-check reads the disk.
+	/* vdisk-check reads a block device with O_DIRECT: it sees what the
+	 * pool wrote with bios, never a stale page cache.
 	 */
-	fd = open(dev, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ioctl(fd, BLKFLSBUF, 0);
-		close(fd);
-	}
 	st = run_check(dev);
 	r = metadata_snap(nl, pool, VDISK_METADATA_SNAP_RELEASE);
 	if (r) {

@@ -17,7 +17,9 @@
  *   discard                 unmap whole blocks in steps of
  *                           VDISK_DISCARD_STEP, re-queueing itself between
  *                           steps so that other bios keep flowing; discards
- *                           for the freed blocks go down after the commit
+ *                           for the freed blocks go down after the commit,
+ *                           asynchronously (a write to a block whose
+ *                           discard is in flight waits for it)
  *   write-zeroes            zero the partial blocks at its edges (an
  *                           unmapped edge already reads as zeros; an
  *                           exclusive one is zeroed in place; a shared one
@@ -25,6 +27,8 @@
  *                           in), then unmap the whole blocks like a discard
  *   PREFLUSH                commit (data device flush + metadata), then go on
  *   FUA                     complete only after a commit covers its mapping
+ *                           (writes and write-zeroes alike; a write-zeroes
+ *                           edge zeroed in place is written with FUA)
  *
  * The mapping is inserted only after the data reached the data device, so a
  * committed mapping never points at unwritten data.
@@ -198,6 +202,17 @@ static int worker_lookup(struct vdisk_pool *pool, struct vdisk *vd, u64 vblock,
 			    vd->id, vblock, r);
 	}
 	up_read(&pool->md_lock);
+	if (r && r != -ENODATA) {
+		/*
+		 * The metadata device failed a read: stop changing the
+		 * metadata (ro, or fail if even the rollback cannot read),
+		 * so the mode says so.  Only this bio fails.
+		 */
+		down_write(&pool->md_lock);
+		if (pool->mode < VDISK_MODE_RO)
+			vdisk_pool_metadata_error(pool, "lookup", r);
+		up_write(&pool->md_lock);
+	}
 	return r;
 }
 
@@ -229,7 +244,7 @@ static void process_read(struct vdisk_pool *pool, struct bio *bio)
 
 static void no_space(struct vdisk_pool *pool, struct bio *bio)
 {
-	unsigned long flags;
+	unsigned long flags, timeout;
 
 	vdisk_pool_set_mode(pool, VDISK_MODE_OUT_OF_DATA_SPACE,
 			    pool->features.error_if_no_space ? "error_if_no_space" :
@@ -241,8 +256,12 @@ static void no_space(struct vdisk_pool *pool, struct bio *bio)
 	spin_lock_irqsave(&pool->lock, flags);
 	bio_list_add(&pool->retry_on_resize, bio);
 	spin_unlock_irqrestore(&pool->lock, flags);
-	mod_delayed_work(pool->wq, &pool->no_space_timeout,
-			 VDISK_NO_SPACE_TIMEOUT_SECS * HZ);
+	/* A reload may have changed the timeout: the latest one applies. */
+	timeout = READ_ONCE(pool->features.no_space_timeout);
+	if (timeout)
+		mod_delayed_work(pool->wq, &pool->no_space_timeout, timeout * HZ);
+	else
+		cancel_delayed_work(&pool->no_space_timeout);
 }
 
 /* Move every bio of @list (one of the pool's lists under pool->lock) to @out. */
@@ -268,7 +287,7 @@ void vdisk_no_space_timeout(struct work_struct *ws)
 	if (bio_list_empty(&bios))
 		return;
 	DMERR("pool %s: no data space for %u s: failing queued writes until the data device grows",
-	      dm_device_name(pool->md), VDISK_NO_SPACE_TIMEOUT_SECS);
+	      dm_device_name(pool->md), READ_ONCE(pool->features.no_space_timeout));
 	WRITE_ONCE(pool->no_space_errors, true);
 	while ((bio = bio_list_pop(&bios)))
 		bio_done(bio, BLK_STS_NOSPC);
@@ -469,7 +488,8 @@ static void wz_zero_in_place(struct vdisk_pool *pool, struct bio *bio, vd_blk_t 
 	unsigned int n, nr_pages = DIV_ROUND_UP(len, PAGE_SIZE);
 	struct bio *aux;
 
-	aux = bio_alloc_bioset(pool->data_bdev, nr_pages, REQ_OP_WRITE, GFP_NOIO, &pool->bs);
+	aux = bio_alloc_bioset(pool->data_bdev, nr_pages,
+			       REQ_OP_WRITE | (bio->bi_opf & REQ_FUA), GFP_NOIO, &pool->bs);
 	aux->bi_iter.bi_sector = (block << pool->block_shift) |
 				 (vb->vsector & (pool->block_sectors - 1));
 	while (len) {
@@ -514,6 +534,11 @@ static void prov_finish(struct vdisk_pool *pool, struct vdisk_prov *p)
 			} else {
 				pool->dirty = true;
 				vdisk_cache_set(vd, vb->vblock, p->new_block, true);
+				/* Copy-on-write may unshare another vdisk's block. */
+				if (p->has_old)
+					pool->share_gen++;
+				else
+					vd->map_gen++;
 			}
 		}
 		up_write(&pool->md_lock);
@@ -687,6 +712,14 @@ static void process_write(struct vdisk_pool *pool, struct bio *bio)
 	pool->nr_prov++;
 	vdisk_pool_check_low_water(pool);
 	up_write(&pool->md_lock);
+	if (vdisk_pool_passdown_busy(pool, new_block)) {
+		/* Its discard is still in flight: write after it (see dm-vdisk-pool.c). */
+		vb->new_block = new_block;
+		vb->old_block = VD_MAP_BLOCK(m);
+		vb->has_old = has_old;
+		bio_list_add(&pool->passdown_held, bio);
+		return;
+	}
 	start_prov(pool, bio, new_block, has_old, VD_MAP_BLOCK(m));
 	return;
 
@@ -711,7 +744,7 @@ static void process_discard(struct vdisk_pool *pool, struct bio *bio)
 	int r = 0;
 
 	if (vb->discard_pos >= end) {
-		bio_endio(bio);
+		complete_write(pool, bio, BLK_STS_OK);
 		return;
 	}
 	if (READ_ONCE(pool->mode) >= VDISK_MODE_RO) {
@@ -724,10 +757,12 @@ static void process_discard(struct vdisk_pool *pool, struct bio *bio)
 		/* Forget the cached mappings before the blocks can be freed. */
 		vdisk_cache_forget(vd, vb->discard_pos, step_end);
 		r = vd_pool_remove_range(pool->pmd, vd->id, vb->discard_pos, step_end, NULL);
-		if (r)
+		if (r) {
 			vdisk_pool_metadata_error(pool, "discard", r);
-		else
+		} else {
 			pool->dirty = true;
+			pool->share_gen++;
+		}
 	}
 	up_write(&pool->md_lock);
 	if (r) {
@@ -738,7 +773,7 @@ static void process_discard(struct vdisk_pool *pool, struct bio *bio)
 	if (step_end < end)
 		vdisk_defer_bio(pool, bio);	/* let other bios run between steps */
 	else
-		bio_endio(bio);
+		complete_write(pool, bio, BLK_STS_OK);	/* FUA: after a commit */
 }
 
 /* ---------------- worker: write-zeroes ---------------- */
@@ -800,6 +835,23 @@ static void process_prepared(struct vdisk_pool *pool)
 	}
 }
 
+/* Writes held for a discard passdown: go on once their block is discarded. */
+static void process_passdown_held(struct vdisk_pool *pool)
+{
+	struct bio_list bios = pool->passdown_held;
+	struct vdisk_bio *vb;
+	struct bio *bio;
+
+	bio_list_init(&pool->passdown_held);
+	while ((bio = bio_list_pop(&bios))) {
+		vb = vdisk_bio_data(bio);
+		if (vdisk_pool_passdown_busy(pool, vb->new_block))
+			bio_list_add(&pool->passdown_held, bio);
+		else
+			start_prov(pool, bio, vb->new_block, vb->has_old, vb->old_block);
+	}
+}
+
 static void process_deferred(struct vdisk_pool *pool)
 {
 	struct bio_list bios;
@@ -845,6 +897,7 @@ static void do_reclaim(struct vdisk_pool *pool)
 			more = false;
 		} else {
 			pool->dirty = true;
+			pool->share_gen++;
 			pool->reclaimed_blocks += pool->data_blocks_freed - freed;
 			finished = !more && !vd_pool_get_usage(pool->pmd, &u);
 		}
@@ -941,6 +994,8 @@ void vdisk_pool_do_work(struct work_struct *ws)
 	struct vdisk_pool *pool = container_of(ws, struct vdisk_pool, worker);
 
 	process_prepared(pool);
+	if (!bio_list_empty(&pool->passdown_held))
+		process_passdown_held(pool);
 	process_deferred(pool);
 	if (READ_ONCE(pool->reclaim_pending) && !READ_ONCE(pool->stopping))
 		do_reclaim(pool);

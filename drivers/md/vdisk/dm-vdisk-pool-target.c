@@ -28,12 +28,13 @@ static int vdisk_pool_parse_features(struct dm_arg_set *as,
 				     struct dm_target *ti)
 {
 	static const struct dm_arg feature_count = {
-		0, 5, "Invalid number of pool feature arguments"
+		0, 8, "Invalid number of pool feature arguments"
 	};
 	unsigned int argc;
 	const char *arg;
 	int r;
 
+	features->no_space_timeout = VDISK_NO_SPACE_TIMEOUT_SECS;
 	if (!as->argc)
 		return 0;
 
@@ -57,6 +58,17 @@ static int vdisk_pool_parse_features(struct dm_arg_set *as,
 			}
 			ti->error = "Feature ssd_tier (dedup SSD tier) is not supported yet";
 			return -EOPNOTSUPP;
+		}
+
+		if (!strcasecmp(arg, "no_space_timeout")) {
+			if (!argc || kstrtouint(dm_shift_arg(as), 10,
+						&features->no_space_timeout) ||
+			    features->no_space_timeout > VDISK_NO_SPACE_TIMEOUT_MAX) {
+				ti->error = "Feature no_space_timeout needs seconds, 0 to 86400";
+				return -EINVAL;
+			}
+			argc--;
+			continue;
 		}
 
 		if (!strcasecmp(arg, "error_if_no_space")) {
@@ -279,6 +291,7 @@ static int vdisk_pool_preresume(struct dm_target *ti)
 	pool->ti = ti;
 	mutex_unlock(&pool->ti_mutex);
 
+	vdisk_pool_try_reopen(pool, pc);
 	down_write(&pool->md_lock);
 	pool->data_bdev = pc->data_dev->bdev;
 	pool->features = pc->features;
@@ -335,6 +348,8 @@ static void vdisk_pool_postsuspend(struct dm_target *ti)
 	cancel_delayed_work_sync(&pool->waker);
 	flush_workqueue(pool->wq);
 	vdisk_pool_commit_sync(pool);
+	/* No discard of ours stays in flight while suspended. */
+	vdisk_pool_wait_passdowns(pool);
 }
 
 /*
@@ -352,7 +367,7 @@ static int vdisk_pool_map(struct dm_target *ti, struct bio *bio)
 static unsigned int vdisk_pool_feature_count(const struct vdisk_pool_features *f)
 {
 	return f->error_if_no_space + f->ignore_discard +
-	       f->no_discard_passdown + f->read_only;
+	       f->no_discard_passdown + f->read_only + 2;	/* + no_space_timeout */
 }
 
 static void vdisk_pool_emit_features(const struct vdisk_pool_features *f,
@@ -370,6 +385,7 @@ static void vdisk_pool_emit_features(const struct vdisk_pool_features *f,
 		DMEMIT(" no_discard_passdown");
 	if (f->read_only)
 		DMEMIT(" read_only");
+	DMEMIT(" no_space_timeout %u", f->no_space_timeout);
 	*sz_ptr = sz;
 }
 

@@ -13,7 +13,9 @@
 #include <linux/delay.h>
 #include <linux/log2.h>
 #include <linux/percpu.h>
+#include <linux/bsearch.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/vmalloc.h>
 
 /* All pools; protected by vdisk_pool_registry_lock, as is pool->ref. */
@@ -190,6 +192,7 @@ int vdisk_pool_metadata_error(struct vdisk_pool *pool, const char *op, int r)
 	list_for_each_entry(vd, &pool->vdisks, list)
 		vdisk_cache_drop(vd);
 	pool->nr_freed = 0;
+	pool->share_gen++;
 	if (pool->dirty)
 		pool->dropped_changes = true;
 	pool->dirty = false;
@@ -251,35 +254,160 @@ static void vdisk_pool_waker(struct work_struct *ws)
 
 /* ---------------- commit ---------------- */
 
-static void vdisk_pass_down_freed(struct vdisk_pool *pool)
-{
-	unsigned int i = 0, n = pool->nr_freed;
-	vd_blk_t *f = pool->freed;
+/*
+ * Discard passdown of the blocks a commit freed runs asynchronously: the
+ * commit hands the freed list to a batch, issues one discard per run of
+ * blocks and goes on; the batch goes away when its last discard completed.
+ *
+ * Invariant: a freed block is never passed down after new data was written
+ * to it.  The batch is published on pool->passdowns (sorted, under
+ * pool->lock) before the commit drops md_lock, that is before any
+ * allocation can return its blocks (allocations take md_lock exclusive and
+ * only see freed blocks once committed).  process_write() checks every
+ * block it allocates with vdisk_pool_passdown_busy() and holds the write
+ * back on pool->passdown_held until that block's batch completed, so the
+ * data device never sees the discard after (or concurrently with) the new
+ * data.  Allocations of other blocks, and all other I/O, go on meanwhile.
+ */
+struct vdisk_passdown {
+	struct list_head list;		/* on pool->passdowns, under pool->lock */
+	struct vdisk_pool *pool;
+	atomic_t pending;		/* discard bios in flight, +1 while issuing */
+	unsigned int nr;
+	vd_blk_t *blocks;		/* sorted */
+};
 
-	pool->nr_freed = 0;
-	if (!n || pool->features.no_discard_passdown ||
-	    !bdev_max_discard_sectors(pool->data_bdev))
+static int vdisk_blk_cmp(const void *a, const void *b)
+{
+	vd_blk_t x = *(const vd_blk_t *)a, y = *(const vd_blk_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Is @b in a passdown batch still in flight? */
+bool vdisk_pool_passdown_busy(struct vdisk_pool *pool, vd_blk_t b)
+{
+	struct vdisk_passdown *pd;
+	unsigned long flags;
+	bool busy = false;
+
+	spin_lock_irqsave(&pool->lock, flags);
+	list_for_each_entry(pd, &pool->passdowns, list) {
+		if (bsearch(&b, pd->blocks, pd->nr, sizeof(b), vdisk_blk_cmp)) {
+			busy = true;
+			break;
+		}
+	}
+	spin_unlock_irqrestore(&pool->lock, flags);
+	return busy;
+}
+
+/* Wait until every passdown batch completed (suspend, last put). */
+void vdisk_pool_wait_passdowns(struct vdisk_pool *pool)
+{
+	spin_lock_irq(&pool->lock);
+	wait_event_lock_irq(pool->passdown_wait, !pool->nr_passdowns, pool->lock);
+	spin_unlock_irq(&pool->lock);
+}
+
+static void vdisk_passdown_put(struct vdisk_passdown *pd)
+{
+	struct vdisk_pool *pool = pd->pool;
+	unsigned long flags;
+
+	if (!atomic_dec_and_test(&pd->pending))
 		return;
+	spin_lock_irqsave(&pool->lock, flags);
+	list_del(&pd->list);
+	spin_unlock_irqrestore(&pool->lock, flags);
+	kvfree(pd->blocks);
+	kfree(pd);
+	/*
+	 * The last access to the pool: vdisk_pool_wait_passdowns() reads the
+	 * count under the same lock before the pool can be freed.  The worker
+	 * lets the writes held for these blocks go on.
+	 */
+	spin_lock_irqsave(&pool->lock, flags);
+	pool->nr_passdowns--;
+	wake_up_all(&pool->passdown_wait);
+	queue_work(pool->wq, &pool->worker);
+	spin_unlock_irqrestore(&pool->lock, flags);
+}
+
+static void vdisk_passdown_endio(struct bio *bio)
+{
+	struct vdisk_passdown *pd = bio->bi_private;
+
+	bio_put(bio);
+	vdisk_passdown_put(pd);
+}
+
+/*
+ * Take the blocks freed by the commit just made into a published batch
+ * (md_lock held exclusive, see above).  NULL: nothing to pass down.
+ */
+static struct vdisk_passdown *vdisk_passdown_prepare(struct vdisk_pool *pool)
+{
+	struct vdisk_passdown *pd = NULL;
+
+	if (!pool->nr_freed || pool->features.no_discard_passdown ||
+	    !bdev_max_discard_sectors(pool->data_bdev))
+		goto out;
+	pd = kmalloc(sizeof(*pd), GFP_NOIO);
+	if (!pd)
+		goto out;	/* only the passdown is lost */
+	pd->pool = pool;
+	pd->blocks = pool->freed;
+	pd->nr = pool->nr_freed;
+	atomic_set(&pd->pending, 1);
+	pool->freed = NULL;
+	pool->freed_alloc = 0;
+	sort(pd->blocks, pd->nr, sizeof(*pd->blocks), vdisk_blk_cmp, NULL);
+	spin_lock_irq(&pool->lock);
+	list_add_tail(&pd->list, &pool->passdowns);
+	pool->nr_passdowns++;
+	spin_unlock_irq(&pool->lock);
+out:
+	pool->nr_freed = 0;
+	return pd;
+}
+
+/* Issue one discard per run of consecutive blocks; completion frees @pd. */
+static void vdisk_passdown_issue(struct vdisk_pool *pool, struct vdisk_passdown *pd)
+{
+	unsigned int i = 0, n = pd->nr;
+	vd_blk_t *f = pd->blocks;
+	struct bio *bio;
+
 	while (i < n) {
 		vd_blk_t b = f[i], e = f[i] + 1;
 
 		for (i++; i < n && f[i] == e; i++)
 			e++;
-		/* Synchronous: the blocks must not be reused before it is done. */
-		blkdev_issue_discard(pool->data_bdev, b << pool->block_shift,
-				     (e - b) << pool->block_shift, GFP_NOIO);
+		bio = NULL;
+		__blkdev_issue_discard(pool->data_bdev, b << pool->block_shift,
+				       (e - b) << pool->block_shift, GFP_NOIO, &bio);
+		if (!bio)
+			continue;
+		atomic_inc(&pd->pending);
+		bio->bi_end_io = vdisk_passdown_endio;
+		bio->bi_private = pd;
+		submit_bio(bio);
 	}
+	vdisk_passdown_put(pd);
 }
 
 /*
  * Make every completed change durable: wait for I/O that may target freed
  * blocks, flush the data device (mapped data must be stable before the
- * metadata that points at it), write the metadata, then pass discards down
- * for the blocks the commit freed.  Called by the worker with no allocated
- * block waiting for its mapping, or once the worker has stopped.
+ * metadata that points at it), write the metadata, then start the discard
+ * passdown for the blocks the commit freed (it completes on its own).
+ * Called by the worker with no allocated block waiting for its mapping, or
+ * once the worker has stopped.
  */
 int vdisk_pool_commit(struct vdisk_pool *pool)
 {
+	struct vdisk_passdown *pd;
 	int r = 0;
 
 	mutex_lock(&pool->commit_mutex);
@@ -307,13 +435,10 @@ int vdisk_pool_commit(struct vdisk_pool *pool)
 	pool->dirty = false;
 	pool->freed_since_commit = false;
 	pool->last_commit = jiffies;
-	/*
-	 * Allocations take md_lock exclusive: holding it shared keeps the
-	 * just-freed blocks unallocated until their discards completed.
-	 */
-	downgrade_write(&pool->md_lock);
-	vdisk_pass_down_freed(pool);
-	up_read(&pool->md_lock);
+	pd = vdisk_passdown_prepare(pool);
+	up_write(&pool->md_lock);
+	if (pd)
+		vdisk_passdown_issue(pool, pd);
 out:
 	mutex_unlock(&pool->commit_mutex);
 	return r;
@@ -334,6 +459,10 @@ int vdisk_pool_commit_sync(struct vdisk_pool *pool)
 {
 	struct vdisk_commit_req req;
 
+	/* The caller may have changed the sharing (messages): see share_gen. */
+	down_write(&pool->md_lock);
+	pool->share_gen++;
+	up_write(&pool->md_lock);
 	init_completion(&req.done);
 	req.r = 0;
 	spin_lock_irq(&pool->lock);
@@ -380,6 +509,104 @@ static void vdisk_data_freed(void *context, vd_blk_t b)
 		pool->freed_alloc = n;
 	}
 	pool->freed[pool->nr_freed++] = b;
+}
+
+/* ---------------- re-open after a metadata error ---------------- */
+
+/*
+ * Can a reload re-open the metadata of a pool that went ro/fail on a
+ * metadata error (md_lock held exclusive)?  NULL if so, else why not.
+ */
+static const char *vdisk_pool_reopen_refusal(struct vdisk_pool *pool)
+{
+	struct vdisk *vd;
+
+	/*
+	 * A later flush must not succeed once writes acknowledged before it
+	 * were lost: the users of the vdisks must start over (recreate).
+	 */
+	if (pool->dropped_changes)
+		return "the rollback lost acknowledged writes: recreate the pool";
+	/* Active vdisks hold mappings and may have bios in the worker. */
+	list_for_each_entry(vd, &pool->vdisks, list)
+		if (!dm_suspended(vd->ti))
+			return "suspend every vdisk of the pool before reloading it";
+	if (pool->nr_prov)
+		return "allocations in flight";
+	return NULL;
+}
+
+/*
+ * A reload of a pool that went ro or fail because of a metadata error
+ * (not for no_metadata_space, nor with read_only) re-opens the metadata
+ * from its last commit when that is safe (see above) and the device reads
+ * again with a clean superblock (no needs_check flag); the pool is rw
+ * again.  Otherwise it stays as it is and one log line says why.  Called
+ * from preresume, the pool device suspended and its worker idle.
+ */
+void vdisk_pool_try_reopen(struct vdisk_pool *pool, struct vdisk_pool_c *pc)
+{
+	const char *reason = READ_ONCE(pool->mode_reason);
+	struct vd_pool_metadata *pmd = NULL;
+	struct vd_block_manager *bm;
+	const char *why;
+	struct vd_pool_usage u;
+	struct vdisk *vd;
+	int r;
+
+	if (READ_ONCE(pool->mode) < VDISK_MODE_RO || pc->features.read_only || !reason ||
+	    (strcmp(reason, "metadata_error") && strcmp(reason, "metadata_abort_failed")))
+		return;
+	flush_workqueue(pool->wq);
+	down_write(&pool->md_lock);
+	why = vdisk_pool_reopen_refusal(pool);
+	if (why)
+		goto out;
+	why = "the metadata device still fails";
+	bm = vd_bm_bufio_create(pool->metadata_bdev, VDISK_BM_MAX_HELD);
+	if (IS_ERR_OR_NULL(bm))
+		goto out;
+	r = vd_pool_open(bm, 0, &pmd);
+	if (!r && (vd_pool_needs_check(pmd) || vd_pool_is_read_only(pmd))) {
+		why = "the metadata is flagged needs_check or read-only: run vdisk-check";
+		r = -EINVAL;
+	}
+	if (!r)
+		r = vd_pool_get_usage(pmd, &u);
+	if (r) {
+		if (pmd)
+			vd_pool_close(pmd);
+		vd_bm_destroy(bm);
+		goto out;
+	}
+	/*
+	 * The old client only holds committed blocks and shadows written to
+	 * blocks the last commit left free, so destroying it (which writes
+	 * back those shadows, or fails to) cannot touch the state just read.
+	 */
+	vd_pool_close(pool->pmd);
+	vd_bm_destroy(pool->bm);
+	pool->pmd = pmd;
+	pool->bm = bm;
+	vd_pool_set_data_freed_fn(pmd, vdisk_data_freed, pool);
+	list_for_each_entry(vd, &pool->vdisks, list)
+		vdisk_cache_drop(vd);
+	pool->nr_freed = 0;
+	pool->dirty = false;
+	pool->freed_since_commit = false;
+	pool->share_gen++;
+	pool->reclaim_pending = u.deletions_pending;
+	WRITE_ONCE(pool->mode, VDISK_MODE_RW);
+	WRITE_ONCE(pool->mode_reason, NULL);
+	why = NULL;
+out:
+	up_write(&pool->md_lock);
+	if (why)
+		DMERR("pool %s: reload: staying %s: %s", dm_device_name(pool->md),
+		      vdisk_pool_mode_name(READ_ONCE(pool->mode)), why);
+	else
+		DMINFO("pool %s: reload: metadata re-opened at its last commit: %s",
+		       dm_device_name(pool->md), "switching to rw mode");
 }
 
 /* ---------------- open and format ---------------- */
@@ -524,6 +751,9 @@ int vdisk_pool_create(struct mapped_device *md, struct vdisk_pool_c *pc,
 	INIT_LIST_HEAD(&pool->commit_reqs);
 	bio_list_init(&pool->held_bios);
 	bio_list_init(&pool->flush_bios);
+	bio_list_init(&pool->passdown_held);
+	INIT_LIST_HEAD(&pool->passdowns);
+	init_waitqueue_head(&pool->passdown_wait);
 	init_rwsem(&pool->md_lock);
 	mutex_init(&pool->commit_mutex);
 	mutex_init(&pool->ti_mutex);
@@ -600,5 +830,6 @@ void vdisk_pool_put(struct vdisk_pool *pool)
 	drain_workqueue(pool->wq);
 	if (pool->mode < VDISK_MODE_RO)
 		vdisk_pool_commit(pool);
+	vdisk_pool_wait_passdowns(pool);
 	vdisk_pool_free(pool);
 }

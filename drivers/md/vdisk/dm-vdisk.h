@@ -41,6 +41,7 @@
 #include <linux/rwsem.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 
@@ -54,8 +55,12 @@
 #define VDISK_MAX_BLOCK_SECTORS 2048
 #define VDISK_DEFAULT_BLOCK_SECTORS 8
 
-/* How long writes wait for space before failing (queue mode), seconds. */
+/*
+ * How long writes wait for space before failing (queue mode), seconds: the
+ * default of the no_space_timeout feature, and its largest value.
+ */
 #define VDISK_NO_SPACE_TIMEOUT_SECS 60
+#define VDISK_NO_SPACE_TIMEOUT_MAX 86400
 
 /* Pool features given on the table line (see Documentation/admin-guide/dm-vdisk.rst). */
 struct vdisk_pool_features {
@@ -63,6 +68,7 @@ struct vdisk_pool_features {
 	bool ignore_discard;
 	bool no_discard_passdown;
 	bool read_only;
+	unsigned int no_space_timeout;	/* seconds; 0: queue forever */
 };
 
 enum vdisk_pool_mode {
@@ -136,8 +142,21 @@ struct vdisk_pool {
 	u64 data_blocks_freed;
 	u64 reclaimed_blocks;
 
+	/* Discard passdown batches in flight (dm-vdisk-pool.c), under lock. */
+	struct list_head passdowns;
+	unsigned int nr_passdowns;
+	wait_queue_head_t passdown_wait;
+
 	struct vdisk_inflight __percpu *inflight;
 	unsigned int epoch;		/* under md_lock exclusive */
+	/*
+	 * Bumped (md_lock exclusive) by every change that may alter which
+	 * blocks of any vdisk are shared: copy-on-write, unmapping, reclaim,
+	 * rollback; messages change the metadata and then call
+	 * vdisk_pool_commit_sync(), which bumps it before returning.  A vdisk's
+	 * cached sharing census is current only while this has not moved.
+	 */
+	u64 share_gen;
 
 	/*
 	 * Worker only.  A commit must not record a data block that is
@@ -150,6 +169,7 @@ struct vdisk_pool {
 	bool commit_gate;
 	struct bio_list held_bios;	/* writes waiting for the gate */
 	struct bio_list flush_bios;	/* PREFLUSH bios waiting for a commit */
+	struct bio_list passdown_held;	/* writes to a block still being discarded */
 	struct bio_set bs;		/* copy/merge bios */
 };
 
@@ -199,6 +219,19 @@ struct vdisk {
 	/* Mapping cache for the lock-free fast path (dm-vdisk-mapcache.c). */
 	struct xarray cache;
 	atomic_long_t cache_entries;
+	/*
+	 * Sharing census cache for the status (dm-vdisk-target.c).  map_gen
+	 * counts this vdisk's own new mappings (md_lock exclusive); the census
+	 * is current while map_gen and pool->share_gen equal the values it was
+	 * taken at.  census_* under census_lock.
+	 */
+	u64 map_gen;
+	spinlock_t census_lock;	/* the census_* fields */
+	bool census_valid;
+	u64 census_map_gen;
+	u64 census_share_gen;
+	u64 census_exclusive;
+	u64 census_shared;
 };
 
 /*
@@ -226,6 +259,10 @@ struct vdisk_bio {
 	bio_end_io_t *saved_end_io;
 	void *saved_private;
 	unsigned long queued_at;	/* jiffies, for the no-space timeout */
+	/* A write held on pool->passdown_held: its allocated block. */
+	vd_blk_t new_block;
+	vd_blk_t old_block;
+	bool has_old;
 	u64 start_ns;			/* map() time, for the latency histograms */
 };
 
@@ -246,6 +283,9 @@ void vdisk_pool_start_reclaim(struct vdisk_pool *pool);
 void vdisk_pool_raise_event(struct vdisk_pool *pool);
 const char *vdisk_pool_mode_name(enum vdisk_pool_mode mode);
 void vdisk_pool_check_low_water(struct vdisk_pool *pool);
+bool vdisk_pool_passdown_busy(struct vdisk_pool *pool, vd_blk_t b);
+void vdisk_pool_wait_passdowns(struct vdisk_pool *pool);
+void vdisk_pool_try_reopen(struct vdisk_pool *pool, struct vdisk_pool_c *pc);
 int vdisk_io_enter(struct vdisk_pool *pool);
 void vdisk_io_exit(struct vdisk_pool *pool, int slot);
 /* Registered pools in dev_t order: the first above @after, 0 if none. */

@@ -13,6 +13,11 @@ VD_PDATA_SHARED_OBJS := \
 	vd-btree-walk.o \
 	vd-btree-value-types.o \
 	vd-pool-metadata.o \
-	vd-check.o
+	vd-pool-vdisks.o \
+	vd-pool-mappings.o \
+	vd-pool-names.o \
+	vd-pool-sharing.o \
+	vd-check.o \
+	vd-check-vdisks.o
 
 VD_PDATA_KERNEL_OBJS := $(VD_PDATA_SHARED_OBJS) vd-block-manager-bufio.o

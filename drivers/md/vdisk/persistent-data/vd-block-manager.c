@@ -46,8 +46,9 @@ static void stamp_txn(struct vd_block_manager *bm, struct vd_block *b)
 	((struct vd_block_header *)vd_block_data(b))->txn = cpu_to_le64(bm->write_txn);
 }
 
-int vd_bm_write_lock(struct vd_block_manager *bm, vd_blk_t b,
-		     const struct vd_validator *v, struct vd_block **result)
+/* Range and read-only checks, the implementation's lock, the txn stamp. */
+static int write_lock(struct vd_block_manager *bm, vd_blk_t b, const struct vd_validator *v,
+		      struct vd_block **result, bool zero)
 {
 	int r = vd_bm_check_range(bm, b);
 
@@ -55,25 +56,23 @@ int vd_bm_write_lock(struct vd_block_manager *bm, vd_blk_t b,
 		return r;
 	if (READ_ONCE(bm->read_only))
 		return -EPERM;
-	r = bm->ops->write_lock(bm, b, v, result);
+	r = zero ? bm->ops->write_lock_zero(bm, b, v, result) :
+		bm->ops->write_lock(bm, b, v, result);
 	if (!r)
 		stamp_txn(bm, *result);
 	return r;
 }
 
+int vd_bm_write_lock(struct vd_block_manager *bm, vd_blk_t b,
+		     const struct vd_validator *v, struct vd_block **result)
+{
+	return write_lock(bm, b, v, result, false);
+}
+
 int vd_bm_write_lock_zero(struct vd_block_manager *bm, vd_blk_t b,
 			  const struct vd_validator *v, struct vd_block **result)
 {
-	int r = vd_bm_check_range(bm, b);
-
-	if (r)
-		return r;
-	if (READ_ONCE(bm->read_only))
-		return -EPERM;
-	r = bm->ops->write_lock_zero(bm, b, v, result);
-	if (!r)
-		stamp_txn(bm, *result);
-	return r;
+	return write_lock(bm, b, v, result, true);
 }
 
 void vd_bm_unlock(struct vd_block *b)

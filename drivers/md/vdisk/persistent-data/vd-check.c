@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * dm-vdisk metadata checker: structure of every tree, details and snapshot
- * lineage, and every reference count rebuilt from scratch.
+ * dm-vdisk metadata checker: superblock, space maps, structure of every
+ * tree and every reference count rebuilt from scratch; the collected vdisk
+ * details and names are checked in vd-check-vdisks.c.
  */
 #define pr_fmt(fmt) "vdisk-check: " fmt
 
 #include <linux/errno.h>
 #include <linux/kernel.h>
 #include <linux/slab.h>
-#include <linux/sort.h>
 #include <linux/string.h>
 #ifdef __KERNEL__
 #include <linux/stdarg.h>
@@ -16,20 +16,11 @@
 #include <stdarg.h>
 #endif
 
-#include "vd-check.h"
-#include "vd-btree.h"
+#include "vd-check-internal.h"
 #include "vd-btree-internal.h"
 #include "vd-pool-metadata.h"
 #include "vd-space-map.h"
 #include "vd-transaction-manager.h"
-
-#ifndef __KERNEL__
-#define __printf(a, b)	/* the kernel build checks the formats */
-#endif
-
-enum tree_kind {
-	T_VDISKS, T_DETAILS, T_PENDING, T_MAPPING, T_SM_INDEX, T_SM_OVERFLOW, T_NAMES
-};
 
 static const char * const tree_names[] = {
 	[T_VDISKS] = "vdisks", [T_DETAILS] = "details",
@@ -38,53 +29,7 @@ static const char * const tree_names[] = {
 	[T_NAMES] = "name map",
 };
 
-struct root_ref {
-	u64 key;			/* vdisk id or pending sequence */
-	struct vd_ref root;
-	bool pending;
-};
-
-struct detail {
-	u64 id;
-	struct vd_disk_details d;
-};
-
-struct name_entry {
-	u64 id;
-	struct vd_disk_name n;
-};
-
-struct checker {
-	struct vd_check_report *rep;
-	struct vd_block_manager *bm;
-	struct vd_tm *tm;
-	struct vd_space_map *msm, *dsm;
-	struct vd_superblock sb;
-	u64 nr_meta, nr_data, seq;
-	u32 *mcount, *dcount;
-	bool walk_failed;
-	/* Collected from the checked image's vdisks/pending/details trees. */
-	struct root_ref *roots;
-	u64 nr_roots, roots_alloc;
-	struct detail *details;
-	u64 nr_details, details_alloc;
-	struct name_entry *names;
-	u64 nr_names, names_alloc;
-	/* Current walk. */
-	enum tree_kind kind;
-	bool collect;			/* values of this tree are checked/collected */
-	/* Space map trees are counted by vd_sm_walk_metadata(): only check them. */
-	bool no_count;
-	struct vd_ref *bitmaps;
-	u64 nr_bitmaps, bitmaps_alloc;
-	int leaf_depth;
-	u64 owner;			/* vdisk id of the mapping tree, or ~0 */
-	u8 *stale_seen;			/* per metadata block: stale node reported */
-	char buf[256];
-};
-
-static __printf(3, 4) void report(struct checker *c, enum vd_check_level level,
-				  const char *fmt, ...)
+void vd_chk_report(struct checker *c, enum vd_check_level level, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -122,9 +67,9 @@ static int count_meta(void *context, vd_blk_t b)
 	struct checker *c = context;
 
 	if (b >= c->nr_meta) {
-		report(c, VD_CHECK_ERROR,
-		       "space map structure points to block %llu, beyond the %llu metadata blocks",
-		       (unsigned long long)b, (unsigned long long)c->nr_meta);
+		vd_chk_report(c, VD_CHECK_ERROR,
+			      "space map structure points to block %llu, beyond the %llu metadata blocks",
+			      (unsigned long long)b, (unsigned long long)c->nr_meta);
 		return 0;
 	}
 	if (c->mcount[b] < U32_MAX)
@@ -137,15 +82,15 @@ static void check_mapping_value(struct checker *c, u64 vblock, u64 v, vd_blk_t l
 	vd_blk_t b = VD_MAP_BLOCK(v);
 
 	if (v & (VD_MAP_RESERVED_MASK | VD_MAP_SSD | VD_MAP_SLOT_MASK))
-		report(c, VD_CHECK_ERROR,
-		       "mapping leaf %llu: vblock %llu has flag bits 0x%llx that no enabled feature uses",
-		       (unsigned long long)leaf, (unsigned long long)vblock,
-		       (unsigned long long)(v & ~VD_MAP_BLOCK_MASK));
+		vd_chk_report(c, VD_CHECK_ERROR,
+			      "mapping leaf %llu: vblock %llu has flag bits 0x%llx that no enabled feature uses",
+			      (unsigned long long)leaf, (unsigned long long)vblock,
+			      (unsigned long long)(v & ~VD_MAP_BLOCK_MASK));
 	if (b >= c->nr_data) {
-		report(c, VD_CHECK_ERROR,
-		       "mapping leaf %llu: vblock %llu maps to data block %llu, beyond the %llu data blocks",
-		       (unsigned long long)leaf, (unsigned long long)vblock,
-		       (unsigned long long)b, (unsigned long long)c->nr_data);
+		vd_chk_report(c, VD_CHECK_ERROR,
+			      "mapping leaf %llu: vblock %llu maps to data block %llu, beyond the %llu data blocks",
+			      (unsigned long long)leaf, (unsigned long long)vblock,
+			      (unsigned long long)b, (unsigned long long)c->nr_data);
 		return;
 	}
 	if (c->dcount[b] < U32_MAX)
@@ -174,8 +119,9 @@ static int visit_node(void *context, const struct vd_btree_walk_node *n)
 	int r;
 
 	if (b < VD_SUPERBLOCK_NR_SLOTS || b >= c->nr_meta) {
-		report(c, VD_CHECK_ERROR, "%s tree: node at block %llu, outside the metadata area",
-		       tn, (unsigned long long)b);
+		vd_chk_report(c, VD_CHECK_ERROR,
+			      "%s tree: node at block %llu, outside the metadata area",
+			      tn, (unsigned long long)b);
 		return VD_BTREE_WALK_SKIP;
 	}
 	if (!c->no_count) {
@@ -186,27 +132,28 @@ static int visit_node(void *context, const struct vd_btree_walk_node *n)
 			return VD_BTREE_WALK_SKIP;
 	}
 	if (le64_to_cpu(h->hdr.txn) > c->seq)
-		report(c, VD_CHECK_ERROR,
-		       "%s tree: block %llu was written by transaction %llu, after the last commit %llu",
-		       tn, (unsigned long long)b, (unsigned long long)le64_to_cpu(h->hdr.txn),
-		       (unsigned long long)c->seq);
+		vd_chk_report(c, VD_CHECK_ERROR,
+			      "%s tree: block %llu was written by transaction %llu, after the last commit %llu",
+			      tn, (unsigned long long)b,
+			      (unsigned long long)le64_to_cpu(h->hdr.txn),
+			      (unsigned long long)c->seq);
 	if (n->depth && !n->nr_entries)
-		report(c, VD_CHECK_ERROR, "%s tree: non-root node %llu is empty", tn,
-		       (unsigned long long)b);
+		vd_chk_report(c, VD_CHECK_ERROR, "%s tree: non-root node %llu is empty", tn,
+			      (unsigned long long)b);
 	for (i = 0; i < n->nr_entries; i++) {
 		u64 k = le64_to_cpu(n->keys[i]);
 
 		if (i && k <= le64_to_cpu(n->keys[i - 1])) {
-			report(c, VD_CHECK_ERROR,
-			       "%s tree: block %llu: key %u (%llu) not above the previous one",
-			       tn, (unsigned long long)b, i, (unsigned long long)k);
+			vd_chk_report(c, VD_CHECK_ERROR,
+				      "%s tree: block %llu: key %u (%llu) not above the previous one",
+				      tn, (unsigned long long)b, i, (unsigned long long)k);
 			break;
 		}
 		if (k < n->lo || k > n->hi) {
-			report(c, VD_CHECK_ERROR,
-			       "%s tree: block %llu: key %llu outside its parent's range [%llu, %llu]",
-			       tn, (unsigned long long)b, (unsigned long long)k,
-			       (unsigned long long)n->lo, (unsigned long long)n->hi);
+			vd_chk_report(c, VD_CHECK_ERROR,
+				      "%s tree: block %llu: key %llu outside its parent's range [%llu, %llu]",
+				      tn, (unsigned long long)b, (unsigned long long)k,
+				      (unsigned long long)n->lo, (unsigned long long)n->hi);
 			break;
 		}
 	}
@@ -215,9 +162,9 @@ static int visit_node(void *context, const struct vd_btree_walk_node *n)
 	if (c->leaf_depth < 0) {
 		c->leaf_depth = n->depth;
 	} else if (c->leaf_depth != (int)n->depth) {
-		report(c, VD_CHECK_ERROR,
-		       "%s tree: leaf %llu at depth %u, other leaves at depth %d",
-		       tn, (unsigned long long)b, n->depth, c->leaf_depth);
+		vd_chk_report(c, VD_CHECK_ERROR,
+			      "%s tree: leaf %llu at depth %u, other leaves at depth %d",
+			      tn, (unsigned long long)b, n->depth, c->leaf_depth);
 	}
 	vsize = c->kind == T_DETAILS ? sizeof(struct vd_disk_details) :
 		c->kind == T_NAMES ? sizeof(struct vd_disk_name) :
@@ -225,8 +172,9 @@ static int visit_node(void *context, const struct vd_btree_walk_node *n)
 		c->kind == T_VDISKS || c->kind == T_PENDING ? sizeof(struct vd_block_ref) :
 		sizeof(__le64);
 	if (n->value_size != vsize) {
-		report(c, VD_CHECK_ERROR, "%s tree: leaf %llu has %u-byte values, expected %u",
-		       tn, (unsigned long long)b, n->value_size, vsize);
+		vd_chk_report(c, VD_CHECK_ERROR,
+			      "%s tree: leaf %llu has %u-byte values, expected %u",
+			      tn, (unsigned long long)b, n->value_size, vsize);
 		return 0;
 	}
 	for (i = 0; i < n->nr_entries; i++) {
@@ -307,12 +255,12 @@ static u64 find_stale(struct checker *c, enum tree_kind kind, struct vd_ref ref,
 	if (txn != ref.txn) {
 		if (!c->stale_seen[ref.nr]) {
 			c->stale_seen[ref.nr] = 1;
-			report(c, VD_CHECK_ERROR,
-			       "%s tree: stale node at block %llu: written by transaction %llu, its reference expects transaction %llu (%s)",
-			       tree_names[kind], (unsigned long long)ref.nr,
-			       (unsigned long long)txn, (unsigned long long)ref.txn,
-			       txn < ref.txn ? "an older version: lost write" :
-			       "newer than its reference: misdirected write");
+			vd_chk_report(c, VD_CHECK_ERROR,
+				      "%s tree: stale node at block %llu: written by transaction %llu, its reference expects transaction %llu (%s)",
+				      tree_names[kind], (unsigned long long)ref.nr,
+				      (unsigned long long)txn, (unsigned long long)ref.txn,
+				      txn < ref.txn ? "an older version: lost write" :
+				      "newer than its reference: misdirected write");
 		}
 		vd_bm_unlock(b);
 		return 1;
@@ -344,17 +292,17 @@ static void walk(struct checker *c, enum tree_kind kind, struct vd_ref ref, u64 
 	c->leaf_depth = -1;
 	c->owner = owner;
 	if (root < VD_SUPERBLOCK_NR_SLOTS || root >= c->nr_meta) {
-		report(c, VD_CHECK_ERROR, "%s tree root %llu is outside the metadata area",
-		       tree_names[kind], (unsigned long long)root);
+		vd_chk_report(c, VD_CHECK_ERROR, "%s tree root %llu is outside the metadata area",
+			      tree_names[kind], (unsigned long long)root);
 		c->walk_failed = true;
 		return;
 	}
 	r = vd_btree_walk(&info, ref, visit_node, c);
 	if (r == -ENOMEM) {
 		c->walk_failed = true;
-		report(c, VD_CHECK_ERROR,
-		       "out of memory while walking the %s tree",
-		       tree_names[kind]);
+		vd_chk_report(c, VD_CHECK_ERROR,
+			      "out of memory while walking the %s tree",
+			      tree_names[kind]);
 	} else if (r < 0) {
 		const char *why;
 
@@ -362,13 +310,13 @@ static void walk(struct checker *c, enum tree_kind kind, struct vd_ref ref, u64 
 		why = find_stale(c, kind, ref, 0) ? "stale node (reported above)" :
 			"damaged block (see the log for the block)";
 		if (kind == T_MAPPING && owner != U64_MAX)
-			report(c, VD_CHECK_ERROR,
-			       "mapping tree of vdisk %llu (root %llu) is unreadable: %s, error %d",
-			       (unsigned long long)owner, (unsigned long long)root, why, r);
+			vd_chk_report(c, VD_CHECK_ERROR,
+				      "mapping tree of vdisk %llu (root %llu) is unreadable: %s, error %d",
+				      (unsigned long long)owner, (unsigned long long)root, why, r);
 		else
-			report(c, VD_CHECK_ERROR,
-			       "%s tree (root %llu) is unreadable: %s, error %d",
-			       tree_names[kind], (unsigned long long)root, why, r);
+			vd_chk_report(c, VD_CHECK_ERROR,
+				      "%s tree (root %llu) is unreadable: %s, error %d",
+				      tree_names[kind], (unsigned long long)root, why, r);
 	}
 }
 
@@ -393,219 +341,6 @@ static int walk_image(struct checker *c, const struct vd_block_ref *tree_roots, 
 	return 0;
 }
 
-static const struct detail *find_detail(struct checker *c, u64 id)
-{
-	u64 lo = 0, hi = c->nr_details;
-
-	while (lo < hi) {
-		u64 mid = lo + (hi - lo) / 2;
-
-		if (c->details[mid].id == id)
-			return &c->details[mid];
-		if (c->details[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
-
-static void check_vdisk(struct checker *c, const struct root_ref *rr)
-{
-	struct vd_btree_info info = { .tm = c->tm };
-	const struct detail *d = find_detail(c, rr->key);
-	u64 count = 0, size_blocks, last;
-	u32 dbs = le32_to_cpu(c->sb.data_block_size);
-	__le64 le;
-	int r;
-
-	vd_btree_vt_plain(&info.vt, 8);
-	c->rep->nr_vdisks++;
-	if (!d) {
-		report(c, VD_CHECK_ERROR, "vdisk %llu (mapping root %llu) has no details entry",
-		       (unsigned long long)rr->key, (unsigned long long)rr->root.nr);
-		return;
-	}
-	if (le32_to_cpu(d->d.flags) & VD_DISK_FLAG_DELETING)
-		report(c, VD_CHECK_ERROR, "vdisk %llu is live but its details say it is deleted",
-		       (unsigned long long)rr->key);
-	r = vd_btree_count(&info, rr->root, &count);
-	if (r)
-		return;		/* already reported by the walk */
-	if (count != le64_to_cpu(d->d.mapped_blocks))
-		report(c, VD_CHECK_ERROR,
-		       "vdisk %llu: details say %llu mapped blocks, its tree (root %llu) has %llu",
-		       (unsigned long long)rr->key,
-		       (unsigned long long)le64_to_cpu(d->d.mapped_blocks),
-		       (unsigned long long)rr->root.nr, (unsigned long long)count);
-	size_blocks = DIV_ROUND_UP(le64_to_cpu(d->d.size_sectors), dbs);
-	if (size_blocks && !vd_btree_lookup_prev(&info, rr->root, U64_MAX, &last, &le) &&
-	    last >= size_blocks)
-		report(c, VD_CHECK_ERROR,
-		       "vdisk %llu: block %llu is mapped beyond its size of %llu blocks",
-		       (unsigned long long)rr->key, (unsigned long long)last,
-		       (unsigned long long)size_blocks);
-}
-
-static void check_lineage(struct checker *c)
-{
-	u64 i, t = le64_to_cpu(c->sb.time);
-
-	for (i = 0; i < c->nr_details; i++) {
-		const struct detail *d = &c->details[i], *o;
-		u64 origin = le64_to_cpu(d->d.origin_id);
-		u64 ct = le64_to_cpu(d->d.creation_time);
-		u32 flags = le32_to_cpu(d->d.flags);
-
-		if (flags & VD_DISK_FLAG_DELETING)
-			c->rep->nr_tombstones++;
-		if (ct > t)
-			report(c, VD_CHECK_ERROR,
-			       "vdisk %llu: creation time %llu is after the pool's time %llu",
-			       (unsigned long long)d->id, (unsigned long long)ct,
-			       (unsigned long long)t);
-		if (flags & ~(VD_DISK_FLAG_SNAPSHOT | VD_DISK_FLAG_DELETING |
-			      VD_DISK_FLAG_USER_MASK))
-			report(c, VD_CHECK_ERROR, "vdisk %llu: unknown flags 0x%x",
-			       (unsigned long long)d->id, flags);
-		if (origin == VD_DISK_NO_ORIGIN) {
-			if (flags & VD_DISK_FLAG_SNAPSHOT)
-				report(c, VD_CHECK_ERROR,
-				       "vdisk %llu is a snapshot without an origin",
-				       (unsigned long long)d->id);
-			continue;
-		}
-		if (!(flags & VD_DISK_FLAG_SNAPSHOT))
-			report(c, VD_CHECK_ERROR,
-			       "vdisk %llu has origin %llu but is not flagged a snapshot",
-			       (unsigned long long)d->id, (unsigned long long)origin);
-		o = find_detail(c, origin);
-		if (!o) {
-			report(c, VD_CHECK_ERROR,
-			       "vdisk %llu: origin %llu is neither a vdisk nor a deleted one",
-			       (unsigned long long)d->id, (unsigned long long)origin);
-			continue;
-		}
-		/*
-		 * A genuine origin is strictly older.  An origin id created later
-		 * than the snapshot was deleted and reused: lineage ends there.
-		 * Strictly decreasing times along the chain rule out cycles.
-		 */
-		if (o == d || le64_to_cpu(o->d.creation_time) == ct)
-			report(c, VD_CHECK_ERROR,
-			       "vdisk %llu: origin %llu has the same creation time %llu (lineage cycle)",
-			       (unsigned long long)d->id, (unsigned long long)origin,
-			       (unsigned long long)ct);
-		else if (le64_to_cpu(o->d.creation_time) > ct)
-			report(c, VD_CHECK_INFO,
-			       "vdisk %llu: origin id %llu was deleted and reused",
-			       (unsigned long long)d->id, (unsigned long long)origin);
-	}
-}
-
-static void check_details(struct checker *c)
-{
-	u64 i, j = 0;
-
-	for (i = 0; i < c->nr_roots; i++) {
-		if (c->roots[i].pending) {
-			c->rep->nr_pending_deletes++;
-			continue;
-		}
-		check_vdisk(c, &c->roots[i]);
-	}
-	/* Details without a vdisk must be tombstones (roots are in id order). */
-	for (i = 0; i < c->nr_details; i++) {
-		u64 id = c->details[i].id;
-		bool live = false;
-
-		while (j < c->nr_roots && (c->roots[j].pending || c->roots[j].key < id))
-			j++;
-		live = j < c->nr_roots && c->roots[j].key == id && !c->roots[j].pending;
-		if (!live && !(le32_to_cpu(c->details[i].d.flags) & VD_DISK_FLAG_DELETING))
-			report(c, VD_CHECK_ERROR,
-			       "details entry for vdisk %llu, which has no mapping tree and is not marked deleted",
-			       (unsigned long long)id);
-	}
-	check_lineage(c);
-}
-
-static bool is_live(struct checker *c, u64 id)
-{
-	u64 lo = 0, hi = c->nr_roots;
-
-	/* Live roots come first, in id order (pending ones follow). */
-	while (lo < hi) {
-		u64 mid = lo + (hi - lo) / 2;
-		const struct root_ref *rr = &c->roots[mid];
-
-		if (!rr->pending && rr->key == id)
-			return true;
-		if (!rr->pending && rr->key < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
-}
-
-static int cmp_names(const void *a, const void *b)
-{
-	const struct name_entry *x = a, *y = b;
-	int r = memcmp(x->n.name, y->n.name, sizeof(x->n.name));
-
-	return r ? r : x->id < y->id ? -1 : x->id > y->id;
-}
-
-/*
- * Name map entries: each for a live vdisk, each a valid NUL-padded name, no
- * name twice (found by sorting: O(n log n) for a damaged map of any size).
- */
-static void check_names(struct checker *c, const struct vd_block_ref *tree_roots)
-{
-	bool has_root = le64_to_cpu(tree_roots[VD_ROOT_NAME_MAP].blocknr);
-	bool has_flag = le64_to_cpu(c->sb.ro_compat_flags) & VD_FEATURE_RO_COMPAT_NAME_MAP;
-	u64 i;
-
-	if (has_root != has_flag)
-		report(c, VD_CHECK_ERROR,
-		       has_root ? "a name map exists but the superblock lacks its feature flag" :
-		       "the name map feature flag is set but there is no name map");
-	for (i = 0; i < c->nr_names; i++) {
-		const struct name_entry *e = &c->names[i];
-		size_t len = strnlen((const char *)e->n.name, sizeof(e->n.name)), j;
-		char buf[VD_DISK_NAME_SIZE];
-		bool bad = len == sizeof(buf);
-
-		if (!is_live(c, e->id))
-			report(c, VD_CHECK_ERROR,
-			       "name map: entry for vdisk %llu, which is not a live vdisk",
-			       (unsigned long long)e->id);
-		/* The padding after the NUL must be zero too (one spelling per name). */
-		for (j = len; j < sizeof(buf); j++)
-			bad |= e->n.name[j] != 0;
-		memcpy(buf, e->n.name, sizeof(buf));
-		buf[sizeof(buf) - 1] = 0;
-		if (bad || !vd_pool_name_valid(buf))
-			report(c, VD_CHECK_ERROR, "name map: vdisk %llu has an invalid name",
-			       (unsigned long long)e->id);
-	}
-	c->rep->nr_names = c->nr_names;
-	sort(c->names, c->nr_names, sizeof(*c->names), cmp_names, NULL);
-	for (i = 1; i < c->nr_names; i++) {
-		const struct name_entry *a = &c->names[i - 1], *b = &c->names[i];
-		char buf[VD_DISK_NAME_SIZE];
-
-		if (memcmp(a->n.name, b->n.name, sizeof(a->n.name)))
-			continue;
-		memcpy(buf, a->n.name, sizeof(buf));
-		buf[sizeof(buf) - 1] = 0;
-		report(c, VD_CHECK_ERROR, "name map: vdisks %llu and %llu have the same name '%s'",
-		       (unsigned long long)a->id, (unsigned long long)b->id,
-		       vd_pool_name_valid(buf) ? buf : "(invalid)");
-	}
-}
-
 struct cmp_ctx {
 	struct checker *c;
 	u32 *expect;
@@ -625,14 +360,14 @@ static int compare_count(void *context, vd_blk_t b, u32 count)
 	if (count != x->expect[b]) {
 		if (!x->expect[b]) {
 			c->rep->nr_leaked++;
-			report(c, VD_CHECK_ERROR,
-			       "%s block %llu: space map count %u but nothing references it (leak)",
-			       x->what, (unsigned long long)b, count);
+			vd_chk_report(c, VD_CHECK_ERROR,
+				      "%s block %llu: space map count %u but nothing references it (leak)",
+				      x->what, (unsigned long long)b, count);
 		} else {
 			c->rep->nr_bad_counts++;
-			report(c, VD_CHECK_ERROR,
-			       "%s block %llu: space map count %u, referenced %u times",
-			       x->what, (unsigned long long)b, count, x->expect[b]);
+			vd_chk_report(c, VD_CHECK_ERROR,
+				      "%s block %llu: space map count %u, referenced %u times",
+				      x->what, (unsigned long long)b, count, x->expect[b]);
 		}
 	}
 	x->expect[b] = 0;
@@ -651,20 +386,22 @@ static void compare_sm(struct checker *c, struct vd_space_map *sm, u32 *expect, 
 		*used += !!expect[b];
 	r = vd_sm_iterate_counts(sm, 0, nr, compare_count, &x);
 	if (r) {
-		report(c, VD_CHECK_ERROR, "%s space map is unreadable (error %d)", what, r);
+		vd_chk_report(c, VD_CHECK_ERROR, "%s space map is unreadable (error %d)", what, r);
 		return;
 	}
 	for (b = 0; b < nr; b++) {
 		if (!expect[b])
 			continue;
 		c->rep->nr_bad_counts++;
-		report(c, VD_CHECK_ERROR,
-		       "%s block %llu is referenced %u times but free in the space map (it could be reused: double use)",
-		       what, (unsigned long long)b, expect[b]);
+		vd_chk_report(c, VD_CHECK_ERROR,
+			      "%s block %llu is referenced %u times but free in the space map (it could be reused: double use)",
+			      what, (unsigned long long)b, expect[b]);
 	}
 	if (!vd_sm_get_nr_free(sm, &nr_free) && nr_free != nr - x.nr_nonzero)
-		report(c, VD_CHECK_ERROR, "%s space map: free count %llu, counted %llu free blocks",
-		       what, (unsigned long long)nr_free, (unsigned long long)(nr - x.nr_nonzero));
+		vd_chk_report(c, VD_CHECK_ERROR,
+			      "%s space map: free count %llu, counted %llu free blocks",
+			      what, (unsigned long long)nr_free,
+			      (unsigned long long)(nr - x.nr_nonzero));
 }
 
 /*
@@ -685,10 +422,10 @@ static void check_other_slot(struct checker *c)
 	oseq = le64_to_cpu(o->commit_seq);
 	vd_bm_unlock(b);
 	if (oseq + 1 != c->seq)
-		report(c, VD_CHECK_ERROR,
-		       "superblock slot %llu is stale: it holds commit %llu, expected %llu (a lost superblock write); using commit %llu",
-		       (unsigned long long)other, (unsigned long long)oseq,
-		       (unsigned long long)(c->seq - 1), (unsigned long long)c->seq);
+		vd_chk_report(c, VD_CHECK_ERROR,
+			      "superblock slot %llu is stale: it holds commit %llu, expected %llu (a lost superblock write); using commit %llu",
+			      (unsigned long long)other, (unsigned long long)oseq,
+			      (unsigned long long)(c->seq - 1), (unsigned long long)c->seq);
 }
 
 /* A space map could not be opened: name its stale tree nodes, if any. */
@@ -708,32 +445,33 @@ static int setup(struct checker *c, unsigned int flags)
 
 	r = vd_pool_read_superblock(c->bm, &c->sb, &rep->slot_ok);
 	if (r) {
-		report(c, VD_CHECK_ERROR, "no valid superblock in block 0 or 1");
+		vd_chk_report(c, VD_CHECK_ERROR, "no valid superblock in block 0 or 1");
 		return r;
 	}
 	c->seq = le64_to_cpu(c->sb.commit_seq);
 	rep->commit_seq = c->seq;
 	if (rep->slot_ok != 3)
-		report(c, VD_CHECK_WARNING,
-		       "superblock slot %u is invalid (normal after a fresh format or an interrupted commit); using commit %llu in slot %u",
-		       rep->slot_ok & 1 ? 1 : 0, (unsigned long long)c->seq,
-		       (unsigned int)VD_SUPERBLOCK_SLOT(c->seq));
+		vd_chk_report(c, VD_CHECK_WARNING,
+			      "superblock slot %u is invalid (normal after a fresh format or an interrupted commit); using commit %llu in slot %u",
+			      rep->slot_ok & 1 ? 1 : 0, (unsigned long long)c->seq,
+			      (unsigned int)VD_SUPERBLOCK_SLOT(c->seq));
 	if (rep->slot_ok == 3)
 		check_other_slot(c);
 	r = vd_pool_check_features(&c->sb, &ro);
 	if (r) {
-		report(c, VD_CHECK_ERROR,
-		       "superblock: unsupported version or features (see the log)");
+		vd_chk_report(c, VD_CHECK_ERROR,
+			      "superblock: unsupported version or features (see the log)");
 		return r;
 	}
 	c->nr_meta = le64_to_cpu(c->sb.nr_metadata_blocks);
 	c->nr_data = le64_to_cpu(c->sb.nr_data_blocks);
 	if (c->nr_meta > vd_bm_nr_blocks(c->bm) || c->nr_meta <= VD_SUPERBLOCK_NR_SLOTS ||
 	    !c->nr_data || c->nr_data > VD_MAP_BLOCK_MASK + 1) {
-		report(c, VD_CHECK_ERROR,
-		       "superblock: %llu metadata blocks (device has %llu), %llu data blocks: inconsistent",
-		       (unsigned long long)c->nr_meta,
-		       (unsigned long long)vd_bm_nr_blocks(c->bm), (unsigned long long)c->nr_data);
+		vd_chk_report(c, VD_CHECK_ERROR,
+			      "superblock: %llu metadata blocks (device has %llu), %llu data blocks: inconsistent",
+			      (unsigned long long)c->nr_meta,
+			      (unsigned long long)vd_bm_nr_blocks(c->bm),
+			      (unsigned long long)c->nr_data);
 		return -EILSEQ;
 	}
 	rep->nr_metadata_blocks = c->nr_meta;
@@ -749,30 +487,33 @@ static int setup(struct checker *c, unsigned int flags)
 	if (r) {
 		c->tm = NULL;
 		find_sm_stale(c, &c->sb.sm_roots[VD_SM_METADATA]);
-		report(c, VD_CHECK_ERROR, "metadata space map (root %llu) is unreadable (error %d)",
-		       (unsigned long long)
-		       le64_to_cpu(c->sb.sm_roots[VD_SM_METADATA].index_root.blocknr),
-		       r);
+		vd_chk_report(c, VD_CHECK_ERROR,
+			      "metadata space map (root %llu) is unreadable (error %d)",
+			      (unsigned long long)
+			      le64_to_cpu(c->sb.sm_roots[VD_SM_METADATA].index_root.blocknr),
+			      r);
 		return r;
 	}
 	r = vd_sm_data_open(c->tm, &c->sb.sm_roots[VD_SM_DATA], &c->dsm);
 	if (r) {
 		c->dsm = NULL;
 		find_sm_stale(c, &c->sb.sm_roots[VD_SM_DATA]);
-		report(c, VD_CHECK_ERROR, "data space map (root %llu) is unreadable (error %d)",
-		       (unsigned long long)
-		       le64_to_cpu(c->sb.sm_roots[VD_SM_DATA].index_root.blocknr), r);
+		vd_chk_report(c, VD_CHECK_ERROR,
+			      "data space map (root %llu) is unreadable (error %d)",
+			      (unsigned long long)
+			      le64_to_cpu(c->sb.sm_roots[VD_SM_DATA].index_root.blocknr), r);
 		return r;
 	}
 	if (!vd_sm_get_nr_blocks(c->dsm, &n) && n != c->nr_data)
-		report(c, VD_CHECK_ERROR, "data space map tracks %llu blocks, superblock says %llu",
-		       (unsigned long long)n, (unsigned long long)c->nr_data);
+		vd_chk_report(c, VD_CHECK_ERROR,
+			      "data space map tracks %llu blocks, superblock says %llu",
+			      (unsigned long long)n, (unsigned long long)c->nr_data);
 	if (!vd_sm_get_nr_blocks(c->msm, &n) && n != c->nr_meta)
-		report(c, VD_CHECK_ERROR,
-		       "metadata space map tracks %llu blocks, superblock says %llu",
-		       (unsigned long long)n, (unsigned long long)c->nr_meta);
+		vd_chk_report(c, VD_CHECK_ERROR,
+			      "metadata space map tracks %llu blocks, superblock says %llu",
+			      (unsigned long long)n, (unsigned long long)c->nr_meta);
 	if (flags & VD_CHECK_USE_METADATA_SNAP && !le64_to_cpu(c->sb.held_root.blocknr)) {
-		report(c, VD_CHECK_ERROR, "no metadata snapshot is held");
+		vd_chk_report(c, VD_CHECK_ERROR, "no metadata snapshot is held");
 		return -ENODATA;
 	}
 	return 0;
@@ -796,25 +537,26 @@ static void check_sm_blocks(struct checker *c, const struct vd_sm_root *root, co
 
 		if (nr < VD_SUPERBLOCK_NR_SLOTS || nr >= c->nr_meta ||
 		    vd_bm_read_lock(c->bm, nr, &vd_sm_bitmap_validator, &b)) {
-			report(c, VD_CHECK_ERROR, "%s space map: bitmap block %llu is unreadable",
-			       what, (unsigned long long)nr);
+			vd_chk_report(c, VD_CHECK_ERROR,
+				      "%s space map: bitmap block %llu is unreadable",
+				      what, (unsigned long long)nr);
 			c->walk_failed = true;
 			continue;
 		}
 		h = vd_block_data(b);
 		if (le64_to_cpu(h->txn) != c->bitmaps[i].txn) {
-			report(c, VD_CHECK_ERROR,
-			       "%s space map: bitmap block %llu is stale: written by transaction %llu, its index entry expects %llu",
-			       what, (unsigned long long)nr,
-			       (unsigned long long)le64_to_cpu(h->txn),
-			       (unsigned long long)c->bitmaps[i].txn);
+			vd_chk_report(c, VD_CHECK_ERROR,
+				      "%s space map: bitmap block %llu is stale: written by transaction %llu, its index entry expects %llu",
+				      what, (unsigned long long)nr,
+				      (unsigned long long)le64_to_cpu(h->txn),
+				      (unsigned long long)c->bitmaps[i].txn);
 			c->walk_failed = true;
 		} else if (le64_to_cpu(h->txn) > c->seq)
-			report(c, VD_CHECK_ERROR,
-			       "%s space map: bitmap block %llu was written by transaction %llu, after the last commit %llu",
-			       what, (unsigned long long)nr,
-			       (unsigned long long)le64_to_cpu(h->txn),
-			       (unsigned long long)c->seq);
+			vd_chk_report(c, VD_CHECK_ERROR,
+				      "%s space map: bitmap block %llu was written by transaction %llu, after the last commit %llu",
+				      what, (unsigned long long)nr,
+				      (unsigned long long)le64_to_cpu(h->txn),
+				      (unsigned long long)c->seq);
 		vd_tm_unlock(c->tm, b);
 	}
 }
@@ -827,17 +569,17 @@ static void report_held(struct checker *c, struct vd_ref ref)
 
 	if (ref.nr < VD_SUPERBLOCK_NR_SLOTS || ref.nr >= c->nr_meta ||
 	    vd_bm_read_lock(c->bm, ref.nr, &vd_superblock_validator, &b)) {
-		report(c, VD_CHECK_ERROR,
-		       "metadata snapshot at block %llu is unreadable: damaged block (see the log)",
-		       (unsigned long long)ref.nr);
+		vd_chk_report(c, VD_CHECK_ERROR,
+			      "metadata snapshot at block %llu is unreadable: damaged block (see the log)",
+			      (unsigned long long)ref.nr);
 		return;
 	}
 	txn = le64_to_cpu(((const struct vd_block_header *)vd_block_data(b))->txn);
 	vd_bm_unlock(b);
-	report(c, VD_CHECK_ERROR,
-	       "metadata snapshot: stale block %llu: written by transaction %llu, the superblock's reference expects transaction %llu (lost or misdirected write)",
-	       (unsigned long long)ref.nr, (unsigned long long)txn,
-	       (unsigned long long)ref.txn);
+	vd_chk_report(c, VD_CHECK_ERROR,
+		      "metadata snapshot: stale block %llu: written by transaction %llu, the superblock's reference expects transaction %llu (lost or misdirected write)",
+		      (unsigned long long)ref.nr, (unsigned long long)txn,
+		      (unsigned long long)ref.txn);
 }
 
 int vd_check(struct vd_block_manager *bm, unsigned int flags, struct vd_check_report *rep)
@@ -864,7 +606,8 @@ int vd_check(struct vd_block_manager *bm, unsigned int flags, struct vd_check_re
 	if (!r)
 		r = vd_sm_walk_metadata(c->dsm, count_meta, c);
 	if (r) {
-		report(c, VD_CHECK_ERROR, "space map structures are unreadable (error %d)", r);
+		vd_chk_report(c, VD_CHECK_ERROR,
+			      "space map structures are unreadable (error %d)", r);
 		c->walk_failed = true;
 	}
 	check_sm_blocks(c, &c->sb.sm_roots[VD_SM_METADATA], "metadata");
@@ -882,9 +625,9 @@ int vd_check(struct vd_block_manager *bm, unsigned int flags, struct vd_check_re
 
 			memcpy(held_roots, h->tree_roots, sizeof(held_roots));
 			if (le64_to_cpu(h->hdr.txn) > c->seq)
-				report(c, VD_CHECK_ERROR,
-				       "metadata snapshot block %llu was written after the last commit",
-				       (unsigned long long)held);
+				vd_chk_report(c, VD_CHECK_ERROR,
+					      "metadata snapshot block %llu was written after the last commit",
+					      (unsigned long long)held);
 			vd_tm_unlock(c->tm, b);
 			c->mcount[held]++;
 		}
@@ -892,8 +635,8 @@ int vd_check(struct vd_block_manager *bm, unsigned int flags, struct vd_check_re
 	if (flags & VD_CHECK_USE_METADATA_SNAP) {
 		if (held) {
 			walk_image(c, held_roots, true);
-			check_details(c);
-			check_names(c, held_roots);
+			vd_chk_details(c);
+			vd_chk_names(c, held_roots);
 		}
 		r = 0;
 		goto out;
@@ -904,11 +647,11 @@ int vd_check(struct vd_block_manager *bm, unsigned int flags, struct vd_check_re
 		goto out;
 	if (held)
 		walk_image(c, held_roots, false);
-	check_details(c);
-	check_names(c, c->sb.tree_roots);
+	vd_chk_details(c);
+	vd_chk_names(c, c->sb.tree_roots);
 	if (c->walk_failed) {
-		report(c, VD_CHECK_WARNING,
-		       "reference counts not compared: some metadata is unreadable");
+		vd_chk_report(c, VD_CHECK_WARNING,
+			      "reference counts not compared: some metadata is unreadable");
 	} else {
 		compare_sm(c, c->msm, c->mcount, c->nr_meta, "metadata", &rep->nr_metadata_used);
 		compare_sm(c, c->dsm, c->dcount, c->nr_data, "data", &rep->nr_data_used);
