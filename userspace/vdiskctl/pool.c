@@ -71,6 +71,41 @@ static int pool_opt(int opt, const char *arg, void *ctx)
 	return VC_EXIT_USAGE;
 }
 
+/*
+ * The configuration given by --metadata and --data (both set) and the
+ * other options, into @c (zeroed by the caller).  0 or the usage error.
+ */
+static int conf_from_opts(const struct pool_opts *o, struct vc_pool_conf *c)
+{
+	if (strlen(o->metadata) >= sizeof(c->metadata) || strlen(o->data) >= sizeof(c->data) ||
+	    o->metadata[0] != '/' || o->data[0] != '/')
+		return vc_usage_err(o->usage, "devices are absolute paths (/dev/...)");
+	snprintf(c->metadata, sizeof(c->metadata), "%s", o->metadata);
+	snprintf(c->data, sizeof(c->data), "%s", o->data);
+	c->block_sectors = o->block_sectors;
+	c->low_water = o->low_water;
+	c->error_if_no_space = o->error_if_no_space;
+	return 0;
+}
+
+/*
+ * The one operand of "pool CMD NAME"; @validate checks it is a usable pool
+ * name (for the commands that make a pool of it).  0 or the usage error.
+ */
+static int pool_name_operand(int argc, char **argv, const char *usage, bool validate,
+			     const char **name)
+{
+	const char *why;
+
+	if (argc - optind != 1)
+		return vc_usage_err(usage, "expected one pool NAME");
+	*name = argv[optind];
+	why = validate ? vc_pool_name_invalid(*name) : NULL;
+	if (why)
+		return vc_usage_err(usage, "bad pool name '%s': %s", *name, why);
+	return 0;
+}
+
 /* Does the device start with a dm-vdisk superblock (either slot)? */
 static int holds_vdisk_metadata(const char *path)
 {
@@ -165,32 +200,24 @@ static int pool_create(int argc, char **argv)
 	struct vc_pool_conf c = { 0 };
 	struct vc_dm_info info;
 	uint64_t data_bytes;
-	const char *name, *why;
+	const char *name;
 	char path[512];
 	int done, rc;
 
 	rc = vc_getopt(argc, argv, usage, help, pool_options, pool_opt, &o, &done);
 	if (rc || done)
 		return rc;
-	if (argc - optind != 1)
-		return vc_usage_err(usage, "expected one pool NAME");
-	name = argv[optind];
-	why = vc_pool_name_invalid(name);
-	if (why)
-		return vc_usage_err(usage, "bad pool name '%s': %s", name, why);
+	rc = pool_name_operand(argc, argv, usage, true, &name);
+	if (rc)
+		return rc;
 	if (!o.metadata || !o.data)
 		return vc_usage_err(usage, "--metadata DEV and --data DEV are required");
-	if (strlen(o.metadata) >= sizeof(c.metadata) || strlen(o.data) >= sizeof(c.data) ||
-	    o.metadata[0] != '/' || o.data[0] != '/')
-		return vc_usage_err(usage, "devices are absolute paths (/dev/...)");
+	rc = conf_from_opts(&o, &c);
+	if (rc)
+		return rc;
 	rc = vc_dm_init();
 	if (rc)
 		return rc;
-	snprintf(c.metadata, sizeof(c.metadata), "%s", o.metadata);
-	snprintf(c.data, sizeof(c.data), "%s", o.data);
-	c.block_sectors = o.block_sectors;
-	c.low_water = o.low_water;
-	c.error_if_no_space = o.error_if_no_space;
 
 	if (!vc_dm_info(name, &info) && info.exists) {
 		vc_err("a dm device named '%s' already exists: choose another pool name", name);
@@ -251,19 +278,16 @@ static int pool_activate(int argc, char **argv)
 	struct vc_dm_info info;
 	struct vc_vdisk *v = NULL;
 	struct vc_nl *nl = NULL;
-	const char *name, *why;
+	const char *name;
 	size_t n, i, up = 0;
 	int done, rc, r;
 
 	rc = vc_getopt(argc, argv, usage, help, pool_options, pool_opt, &o, &done);
 	if (rc || done)
 		return rc;
-	if (argc - optind != 1)
-		return vc_usage_err(usage, "expected one pool NAME");
-	name = argv[optind];
-	why = vc_pool_name_invalid(name);
-	if (why)
-		return vc_usage_err(usage, "bad pool name '%s': %s", name, why);
+	rc = pool_name_operand(argc, argv, usage, true, &name);
+	if (rc)
+		return rc;
 	if (!o.metadata != !o.data)
 		return vc_usage_err(usage, "give both --metadata and --data, or neither");
 	rc = vc_dm_init();
@@ -271,14 +295,9 @@ static int pool_activate(int argc, char **argv)
 		return rc;
 	if (o.metadata) {
 		memset(&c, 0, sizeof(c));
-		if (strlen(o.metadata) >= sizeof(c.metadata) || strlen(o.data) >= sizeof(c.data) ||
-		    o.metadata[0] != '/' || o.data[0] != '/')
-			return vc_usage_err(usage, "devices are absolute paths (/dev/...)");
-		snprintf(c.metadata, sizeof(c.metadata), "%s", o.metadata);
-		snprintf(c.data, sizeof(c.data), "%s", o.data);
-		c.block_sectors = o.block_sectors;
-		c.low_water = o.low_water;
-		c.error_if_no_space = o.error_if_no_space;
+		rc = conf_from_opts(&o, &c);
+		if (rc)
+			return rc;
 	} else {
 		r = vc_conf_read(name, &c);
 		if (r == -ENOENT) {
@@ -471,9 +490,9 @@ static int pool_status(int argc, char **argv)
 	rc = vc_getopt(argc, argv, usage, help, NULL, NULL, NULL, &done);
 	if (rc || done)
 		return rc;
-	if (argc - optind != 1)
-		return vc_usage_err(usage, "expected one pool NAME");
-	name = argv[optind];
+	rc = pool_name_operand(argc, argv, usage, false, &name);
+	if (rc)
+		return rc;
 	rc = vc_nl_open(&nl, true);
 	if (rc)
 		return rc;
@@ -546,9 +565,9 @@ static int pool_remove(int argc, char **argv)
 	rc = vc_getopt(argc, argv, usage, help, NULL, NULL, NULL, &done);
 	if (rc || done)
 		return rc;
-	if (argc - optind != 1)
-		return vc_usage_err(usage, "expected one pool NAME");
-	name = argv[optind];
+	rc = pool_name_operand(argc, argv, usage, false, &name);
+	if (rc)
+		return rc;
 	rc = vc_dm_init();
 	if (rc)
 		return rc;
@@ -568,8 +587,7 @@ static int pool_remove(int argc, char **argv)
 	for (i = 0; i < n; i++) {
 		if (!(v[i].flags & VDISK_F_ACTIVE))
 			continue;
-		if (!v[i].dm_name[0])
-			vc_dm_vdisk_name(v[i].dm_name, sizeof(v[i].dm_name), name, v[i].name);
+		vc_vdisk_dm_name(&v[i], name, v[i].name);
 		if (!vc_dm_info(v[i].dm_name, &info) && info.exists && info.open_count > 0) {
 			vc_err("vdisk '%s' is in use (/dev/mapper/%s is open)", v[i].name,
 			       v[i].dm_name);

@@ -37,6 +37,12 @@ int vc_activate_vdisk(const char *pool, const struct vc_vdisk *v)
 	return 0;
 }
 
+void vc_vdisk_dm_name(struct vc_vdisk *v, const char *pool, const char *name)
+{
+	if (!v->dm_name[0])
+		vc_dm_vdisk_name(v->dm_name, sizeof(v->dm_name), pool, name);
+}
+
 static int del_vdisk(struct vc_nl *nl, const char *pool, const char *name)
 {
 	struct nl_msg *msg = vc_nl_new(nl, VDISK_CMD_VDISK_DEL, false);
@@ -50,10 +56,13 @@ static int del_vdisk(struct vc_nl *nl, const char *pool, const char *name)
 	return vc_nl_call(nl, msg, NULL, NULL);
 }
 
+/* The --size of create and resize: given, and a usable vdisk size. */
 static int parse_size_arg(const char *usage, const char *arg, uint64_t *bytes)
 {
 	const char *why;
 
+	if (!arg)
+		return vc_usage_err(usage, "--size is required");
 	if (vc_parse_size(arg, bytes, &why))
 		return vc_usage_err(usage, "bad size '%s': %s", arg, why);
 	if (!*bytes)
@@ -93,6 +102,35 @@ static int check_names(const char *usage, const char *pool, const char *const *n
 		if (why)
 			return vc_usage_err(usage, "bad vdisk name '%s': %s", names[i], why);
 	}
+	return 0;
+}
+
+/*
+ * The operands "POOL NAME..." after the options: exactly @n vdisk names
+ * (@expected says which, for the usage error), all valid.  0 or an exit
+ * status (the usage error printed).
+ */
+static int pool_and_names(int argc, char **argv, const char *usage, const char *expected,
+			  const char **pool, const char **names, int n)
+{
+	int i;
+
+	*pool = NULL;
+	if (argc - optind != n + 1)
+		return vc_usage_err(usage, "expected %s", expected);
+	*pool = argv[optind];
+	for (i = 0; i < n; i++)
+		names[i] = argv[optind + 1 + i];
+	return check_names(usage, *pool, names, n);
+}
+
+/* Look vdisk @name up; a missing one is reported.  0 or an exit status. */
+static int find_vdisk(struct vc_nl *nl, const char *pool, const char *name, struct vc_vdisk *v)
+{
+	int r = vc_get_vdisk(nl, pool, name, v);
+
+	if (r)
+		return vc_nl_fail(nl, r, pool, "no vdisk '%s' in pool '%s'", name, pool);
 	return 0;
 }
 
@@ -136,15 +174,9 @@ int vc_cmd_create(int argc, char **argv)
 	rc = vc_getopt(argc, argv, usage, help, size_options, size_opt, &size_arg, &done);
 	if (rc || done)
 		return rc;
-	if (argc - optind != 2)
-		return vc_usage_err(usage, "expected POOL and NAME");
-	pool = argv[optind];
-	name = argv[optind + 1];
-	rc = check_names(usage, pool, &name, 1);
+	rc = pool_and_names(argc, argv, usage, "POOL and NAME", &pool, &name, 1);
 	if (rc)
 		return rc;
-	if (!size_arg)
-		return vc_usage_err(usage, "--size is required");
 	rc = parse_size_arg(usage, size_arg, &size);
 	if (rc)
 		return rc;
@@ -231,15 +263,11 @@ static int take_snapshots(struct vc_nl *nl, const char *pool, struct snap_req *r
 	for (i = 0; i < n; i++) {
 		struct vc_vdisk o;
 
-		r = vc_get_vdisk(nl, pool, req[i].origin, &o);
-		if (r) {
-			vc_nl_fail(nl, r, pool, "no vdisk '%s' in pool '%s'", req[i].origin, pool);
+		if (find_vdisk(nl, pool, req[i].origin, &o))
 			goto out;
-		}
 		if (!(o.flags & VDISK_F_ACTIVE))
 			continue;
-		if (!o.dm_name[0])
-			vc_dm_vdisk_name(o.dm_name, sizeof(o.dm_name), pool, o.name);
+		vc_vdisk_dm_name(&o, pool, o.name);
 		for (k = 0; k < nsusp; k++)
 			if (!strcmp(susp[k], o.dm_name))
 				break;
@@ -301,6 +329,16 @@ out:
 	return rc;
 }
 
+/* One snapshot @names[1] of @names[0], as snapshot and clone take it. */
+static int take_snapshot(struct vc_nl *nl, const char *pool, struct snap_req *req,
+			 const char *const *names, uint32_t flags)
+{
+	memset(req, 0, sizeof(*req));
+	req->origin = names[0];
+	req->name = names[1];
+	return take_snapshots(nl, pool, req, 1, flags);
+}
+
 int vc_cmd_snapshot(int argc, char **argv)
 {
 	static const char usage[] = "vdiskctl snapshot POOL SRC NAME";
@@ -309,31 +347,24 @@ int vc_cmd_snapshot(int argc, char **argv)
 		"snapshot).  SRC's device is suspended (flushed) for the moment of the\n"
 		"snapshot.  The snapshot is not activated; 'vdiskctl clone' makes a\n"
 		"writable device from it.\n";
+	const char *pool, *names[2];
 	struct snap_req req;
 	struct vc_nl *nl = NULL;
-	const char *names[2];
 	int done, rc;
 
 	rc = vc_getopt(argc, argv, usage, help, NULL, NULL, NULL, &done);
 	if (rc || done)
 		return rc;
-	if (argc - optind != 3)
-		return vc_usage_err(usage, "expected POOL, SRC and NAME");
-	names[0] = argv[optind + 1];
-	names[1] = argv[optind + 2];
-	rc = check_names(usage, argv[optind], names, 2);
+	rc = pool_and_names(argc, argv, usage, "POOL, SRC and NAME", &pool, names, 2);
 	if (rc)
 		return rc;
 	rc = open_all(&nl);
 	if (rc)
 		return rc;
-	memset(&req, 0, sizeof(req));
-	req.origin = names[0];
-	req.name = names[1];
-	rc = take_snapshots(nl, argv[optind], &req, 1, 0);
+	rc = take_snapshot(nl, pool, &req, names, 0);
 	if (!rc && !vc_json_output)
 		printf("snapshot '%s' of '%s' created in pool '%s'\n", req.name, req.origin,
-		       argv[optind]);
+		       pool);
 	vc_nl_close(nl);
 	return rc;
 }
@@ -353,12 +384,7 @@ int vc_cmd_clone(int argc, char **argv)
 	rc = vc_getopt(argc, argv, usage, help, NULL, NULL, NULL, &done);
 	if (rc || done)
 		return rc;
-	if (argc - optind != 3)
-		return vc_usage_err(usage, "expected POOL, SNAP and NAME");
-	pool = argv[optind];
-	names[0] = argv[optind + 1];
-	names[1] = argv[optind + 2];
-	rc = check_names(usage, pool, names, 2);
+	rc = pool_and_names(argc, argv, usage, "POOL, SNAP and NAME", &pool, names, 2);
 	if (rc)
 		return rc;
 	rc = open_all(&nl);
@@ -367,10 +393,7 @@ int vc_cmd_clone(int argc, char **argv)
 	rc = no_dm_device(pool, names[1]);
 	if (rc)
 		goto out;
-	memset(&req, 0, sizeof(req));
-	req.origin = names[0];
-	req.name = names[1];
-	rc = take_snapshots(nl, pool, &req, 1, VDISK_F_AUTO_ACTIVATE);
+	rc = take_snapshot(nl, pool, &req, names, VDISK_F_AUTO_ACTIVATE);
 	if (rc)
 		goto out;
 	/* The reply carries the clone; read it back if the module did not. */
@@ -493,26 +516,18 @@ int vc_cmd_resize(int argc, char **argv)
 	rc = vc_getopt(argc, argv, usage, help, size_options, size_opt, &size_arg, &done);
 	if (rc || done)
 		return rc;
-	if (argc - optind != 2)
-		return vc_usage_err(usage, "expected POOL and NAME");
-	pool = argv[optind];
-	name = argv[optind + 1];
-	rc = check_names(usage, pool, &name, 1);
+	rc = pool_and_names(argc, argv, usage, "POOL and NAME", &pool, &name, 1);
 	if (rc)
 		return rc;
-	if (!size_arg)
-		return vc_usage_err(usage, "--size is required");
 	rc = parse_size_arg(usage, size_arg, &size);
 	if (rc)
 		return rc;
 	rc = open_all(&nl);
 	if (rc)
 		return rc;
-	r = vc_get_vdisk(nl, pool, name, &v);
-	if (r) {
-		rc = vc_nl_fail(nl, r, pool, "no vdisk '%s' in pool '%s'", name, pool);
+	rc = find_vdisk(nl, pool, name, &v);
+	if (rc)
 		goto out;
-	}
 	if (size < v.size) {
 		vc_err("vdisk '%s' is %s: shrinking to %s is not supported (it would cut off data)",
 		       name, vc_format_size(v.size, a, sizeof(a)),
@@ -526,8 +541,7 @@ int vc_cmd_resize(int argc, char **argv)
 		char target[32], params[256];
 		uint64_t len;
 
-		if (!v.dm_name[0])
-			vc_dm_vdisk_name(v.dm_name, sizeof(v.dm_name), pool, name);
+		vc_vdisk_dm_name(&v, pool, name);
 		if (vc_dm_table(v.dm_name, &len, target, sizeof(target), params, sizeof(params)) ||
 		    strcmp(target, "vdisk")) {
 			vc_err("cannot read the table of /dev/mapper/%s", v.dm_name);
@@ -581,24 +595,17 @@ int vc_cmd_remove(int argc, char **argv)
 	rc = vc_getopt(argc, argv, usage, help, NULL, NULL, NULL, &done);
 	if (rc || done)
 		return rc;
-	if (argc - optind != 2)
-		return vc_usage_err(usage, "expected POOL and NAME");
-	pool = argv[optind];
-	name = argv[optind + 1];
-	rc = check_names(usage, pool, &name, 1);
+	rc = pool_and_names(argc, argv, usage, "POOL and NAME", &pool, &name, 1);
 	if (rc)
 		return rc;
 	rc = open_all(&nl);
 	if (rc)
 		return rc;
-	r = vc_get_vdisk(nl, pool, name, &v);
-	if (r) {
-		rc = vc_nl_fail(nl, r, pool, "no vdisk '%s' in pool '%s'", name, pool);
+	rc = find_vdisk(nl, pool, name, &v);
+	if (rc)
 		goto out;
-	}
 	if (v.flags & VDISK_F_ACTIVE) {
-		if (!v.dm_name[0])
-			vc_dm_vdisk_name(v.dm_name, sizeof(v.dm_name), pool, name);
+		vc_vdisk_dm_name(&v, pool, name);
 		if (!vc_dm_info(v.dm_name, &info) && info.exists && info.open_count > 0) {
 			vc_err("vdisk '%s' is in use (/dev/mapper/%s is open): stop the VM "
 			       "(or unmount) first", name, v.dm_name);

@@ -228,5 +228,11 @@ int vc_cmd_check(int argc, char **argv);
 
 /* vdisk.c, shared with pool activate: bring up POOL-NAME for @v. */
 int vc_activate_vdisk(const char *pool, const struct vc_vdisk *v);
+/*
+ * vdisk.c, shared with pool remove: the dm device of active vdisk @v (named
+ * @name) is the one the module reports, else the default POOL-NAME; fills
+ * it into @v->dm_name.
+ */
+void vc_vdisk_dm_name(struct vc_vdisk *v, const char *pool, const char *name);
 
 #endif /* VDISKCTL_H */
