@@ -58,7 +58,7 @@ script=vm-run.sh
 if [ "$smoke" = 1 ]; then
 	profile=smoke mem=2G data=512M timeout=900
 elif [ "$smoke" = 2 ]; then
-	profile=profile mem=2G data=512M timeout=1500 script=vm-profile.sh
+	profile=profile mem=3G data=512M timeout=1500 script=vm-profile.sh
 else
 	profile=full mem=3G data=11G timeout=4800
 fi
