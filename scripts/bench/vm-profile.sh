@@ -16,9 +16,8 @@
 # on another volume: profile/dm-vdisk-delete.txt, plus where the tasks went
 # off the CPU (sched:sched_switch with call graphs) in
 # profile/dm-vdisk-delete-offcpu.txt and the reader's p99 idle vs during in
-# profile/metrics.txt (distributions in profile/dm-vdisk-delete-latency.txt).
-# vdisk.bench_groups=G,G (bench.sh --groups) picks groups; default rand, seq
-# and delete.
+# profile/metrics.txt.  vdisk.bench_groups=G,G (bench.sh --groups) picks
+# groups; default rand, seq and delete.
 #
 # vdisk-timeout: 1500
 . /vdisk/selftests/lib.sh
@@ -122,20 +121,6 @@ delete_hook() {
 	fi
 	kill -INT "$_perf" "$_perf2"
 	wait "$_perf" "$_perf2"
-}
-
-# p99_window from workloads.sh, wrapped: the reader's latency distribution
-# of each window goes to profile/<contender>-delete-latency.txt too.
-eval "orig_$(declare -f p99_window)"
-p99_window() {
-	awk -F', *' -v a="$2" -v b="$3" '$1 >= a && $1 <= b { print $2 }' "$1" | sort -n |
-		awk -v a="$2" -v b="$3" '{ v[NR] = $1; if ($1 > 10000000) slow++ }
-		function q(p,  i) { i = int(NR * p); if (i < NR * p) i++; if (i < 1) i = 1; return v[i] / 1000 }
-		END { if (NR == 0) exit
-			printf "window %.1f s: %d reads (%.0f/s), p50 %.0f us, p90 %.0f us, p99 %.0f us, max %.0f us, over 10 ms %d\n",
-				(b - a) / 1000, NR, NR * 1000 / (b - a), q(0.5), q(0.9), q(0.99), v[NR] / 1000, slow }' \
-		>> "$OUTD/profile/$C_NAME-delete-latency.txt"
-	orig_p99_window "$@"
 }
 
 # After group_snap: the reports (outside the measured window).
