@@ -12,11 +12,13 @@
 #   --smoke   tiny sizes, one repetition (a few minutes): proves the suite
 #             works; results go to build/bench-smoke/ unless --out is given
 #   --profile perf profiles of dm-vdisk and dm-thin on the random and
-#             sequential workloads (vm-profile.sh) into build/bench-profile/
+#             sequential workloads, and of dm-vdisk reclaiming a deleted
+#             snapshot with a reader on another volume (group "delete")
+#             (vm-profile.sh) into build/bench-profile/
 #   --out DIR results directory (default bench-results/<date>-<commit>/)
 #   --groups, --backings, --reps   run only these workload groups (rand,
-#             seq, mixed, parallel, snap) or backings (brd, virtio), or
-#             another number of repetitions
+#             seq, mixed, parallel, snap; with --profile: rand, seq, delete)
+#             or backings (brd, virtio), or another number of repetitions
 #
 # The VM gets the rig's initramfs plus a second cpio archive appended to it
 # (the kernel unpacks both): /vdisk/bench (these scripts) and, when the host
@@ -38,7 +40,7 @@ while [ $# -gt 0 ]; do
 	--groups) subset="$subset vdisk.bench_groups=$2"; shift 2 ;;
 	--backings) subset="$subset vdisk.bench_backings=$2"; shift 2 ;;
 	--reps) subset="$subset vdisk.bench_reps=$2"; shift 2 ;;
-	-h|--help) sed -n '3,27s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,29s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) vm_die "unknown argument '$1'" ;;
 	esac
 done
@@ -58,7 +60,7 @@ script=vm-run.sh
 if [ "$smoke" = 1 ]; then
 	profile=smoke mem=2G data=512M timeout=900
 elif [ "$smoke" = 2 ]; then
-	profile=profile mem=2G data=512M timeout=1500 script=vm-profile.sh
+	profile=profile mem=3G data=512M timeout=1500 script=vm-profile.sh
 else
 	profile=full mem=3G data=11G timeout=4800
 fi

@@ -94,6 +94,10 @@ p99_window() {	# LOG FROM TO
 			printf "%.1f %d\n", v[i] / 1000, NR }'
 }
 
+# Called with "start" right before the delete message and "stop" once the
+# space is reclaimed; vm-profile.sh records perf in between.
+delete_hook() { :; }
+
 sync_dev() {
 	dd if=/dev/null of="$1" conv=fsync,notrunc status=none
 }
@@ -204,6 +208,7 @@ group_snap() {
 	sleep 0.5
 	t_idle=$(( $(now_us) / 1000 ))
 	sleep "$B_IDLE"
+	delete_hook start
 	td0=$(now_us)
 	dmsetup message "$POOL" 0 delete 21 || { bench_error "delete on $C_NAME failed"; kill -INT $fpid; return 1; }
 	td1=$(now_us)
@@ -218,6 +223,7 @@ group_snap() {
 		sleep 0.1
 	done
 	[ -n "$tr_end" ] || { log "  reclaim not finished after ${B_RECLAIM_MAX}s"; tr_end=$(now_us); }
+	delete_hook stop
 	sleep 0.2
 	kill -INT "$fpid"
 	wait "$fpid"
