@@ -566,10 +566,22 @@ static int vdnl_change_failed(struct vdisk_pool *pool, struct netlink_ext_ack *e
 	return r;
 }
 
-static int vdnl_commit(struct vdisk_pool *pool, struct netlink_ext_ack *extack)
+/*
+ * End a change made under md_lock held exclusive: mark the pool dirty (when
+ * @changed), drop the lock and commit, so the reply is sent only once the
+ * change is on disk.
+ */
+static int vdnl_finish_change(struct vdisk_pool *pool, bool changed,
+			      struct netlink_ext_ack *extack)
 {
-	int r = vdisk_pool_commit_sync(pool);
+	int r;
 
+	if (changed)
+		pool->dirty = true;
+	up_write(&pool->md_lock);
+	if (!changed)
+		return 0;
+	r = vdisk_pool_commit_sync(pool);
 	if (r)
 		NL_SET_ERR_MSG(extack,
 			       "committing the change failed: the pool is read-only now and the change may be lost (see the kernel log)");
@@ -741,10 +753,7 @@ static int vdnl_vdisk_new(struct sk_buff *skb, struct genl_info *info)
 		vdnl_change_failed(pool, extack, "name a new vdisk", r, true);
 		goto unlock;
 	}
-	pool->dirty = true;
-	up_write(&pool->md_lock);
-
-	r = vdnl_commit(pool, extack);
+	r = vdnl_finish_change(pool, true, extack);
 	if (!r) {
 		vdisk_event_vdisk_created(pool, id, name, VD_DISK_NO_ORIGIN);
 		r = vdnl_reply_vdisk(info, &p, id, true);
@@ -878,10 +887,7 @@ static int vdnl_snapshot(struct sk_buff *skb, struct genl_info *info)
 		vdnl_change_failed(pool, extack, "name snapshots", r, true);
 		goto unlock;
 	}
-	pool->dirty = true;
-	up_write(&pool->md_lock);
-
-	r = vdnl_commit(pool, extack);
+	r = vdnl_finish_change(pool, true, extack);
 	for (i = 0; !r && i < n; i++)
 		vdisk_event_vdisk_created(pool, pairs[i].id, nla_data(snaps[i].name_attr),
 					  pairs[i].origin_id);
@@ -938,10 +944,7 @@ static int vdnl_vdisk_del(struct sk_buff *skb, struct genl_info *info)
 		vdnl_change_failed(pool, extack, "delete vdisk", r, false);
 		goto unlock;
 	}
-	pool->dirty = true;
-	up_write(&pool->md_lock);
-
-	r = vdnl_commit(pool, extack);
+	r = vdnl_finish_change(pool, true, extack);
 	if (!r) {
 		vdisk_event_vdisk_deleted(pool, vi.id, name);
 		vdisk_pool_start_reclaim(pool);
@@ -1024,11 +1027,7 @@ static int vdnl_vdisk_set(struct sk_buff *skb, struct genl_info *info)
 			goto failed;
 		changed = true;
 	}
-	if (changed)
-		pool->dirty = true;
-	up_write(&pool->md_lock);
-
-	r = changed ? vdnl_commit(pool, extack) : 0;
+	r = vdnl_finish_change(pool, changed, extack);
 	if (!r)
 		r = vdnl_reply_vdisk(info, &p, vi.id, changed);
 	vdnl_pool_put(&p);
@@ -1084,10 +1083,7 @@ static int vdnl_metadata_snap(struct sk_buff *skb, struct genl_info *info)
 		vdnl_change_failed(pool, extack, "metadata snapshot", r, false);
 		goto unlock;
 	}
-	pool->dirty = true;
-	up_write(&pool->md_lock);
-
-	r = vdnl_commit(pool, extack);
+	r = vdnl_finish_change(pool, true, extack);
 	if (r)
 		goto put;
 	down_read(&pool->md_lock);
