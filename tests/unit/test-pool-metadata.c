@@ -562,6 +562,107 @@ static int t_count_sharing(void)
 	return 0;
 }
 
+/* A stepwise census of @id with @budget leaves a step, from the start. */
+static int census_in_steps(struct pt_pool *q, u64 id, unsigned int budget,
+			   struct vd_sharing_census *c, unsigned int *nr_steps)
+{
+	memset(c, 0, sizeof(*c));
+	for (*nr_steps = 0; !c->done; ++*nr_steps) {
+		CHECK(*nr_steps < 100000);
+		CHECK_R(vd_pool_count_sharing_step(q->pmd, id, c, budget));
+	}
+	return 0;
+}
+
+/* Insert a fresh block at a random unmapped key of @id below @limit. */
+static int insert_fresh(struct pt_pool *q, u64 id, u64 limit, u64 *seed, u64 *key)
+{
+	vd_blk_t pb;
+	u64 m;
+	int r;
+
+	do {
+		*key = pt_below(seed, limit);
+		r = vd_pool_lookup(q->pmd, id, *key, &m);
+	} while (!r);
+	CHECK(r == -ENODATA);
+	CHECK_R(vd_pool_insert_new(q->pmd, id, *key, &pb));
+	return 0;
+}
+
+/*
+ * The census in steps (many mapping leaves, some shared, some not) equals
+ * the one-pass census for every step size, and stays exact when new
+ * mappings at unmapped keys arrive between its steps (the caller's +1 below
+ * next_key), with leaves splitting behind and ahead of the cursor, across
+ * commits and under a held metadata snapshot.
+ */
+static int t_census_steps(void)
+{
+	const u64 span = 60000;
+	struct vd_sharing_census c;
+	unsigned int budgets[] = { 1, 2, 5, 1000 }, i, k, n, round;
+	u64 seed = 7, key, ex, sh, id;
+	struct pt_pool q;
+	vd_blk_t pb;
+
+	CHECK_R(pt_create(&q, 4096, 40000, 8));
+	CHECK_R(vd_pool_create_vdisk(q.pmd, 1, span * 8));
+	for (i = 0; i < 6000; i++)
+		CHECK_R(insert_fresh(&q, 1, span, &seed, &key));
+	CHECK_R(vd_pool_commit(q.pmd));
+	CHECK_R(vd_pool_create_snap(q.pmd, 2, 1));
+	for (i = 0; i < 500; i++)		/* copy-on-write: a mix of both kinds */
+		CHECK_R(vd_pool_insert_new(q.pmd, 1, pt_below(&seed, span), &pb));
+	CHECK_R(vd_pool_remove_range(q.pmd, 2, 20000, 30000, NULL));
+	CHECK_R(vd_pool_commit(q.pmd));
+	for (id = 1; id <= 2; id++) {
+		CHECK_R(vd_pool_count_sharing(q.pmd, id, &ex, &sh));
+		CHECK(ex && sh);
+		for (i = 0; i < ARRAY_SIZE(budgets); i++) {
+			CHECK_R(census_in_steps(&q, id, budgets[i], &c, &n));
+			if (c.exclusive != ex || c.shared != sh)
+				printf("# vdisk %llu budget %u: %llu + %llu in %u steps, one pass %llu + %llu\n",
+				       (unsigned long long)id, budgets[i],
+				       (unsigned long long)c.exclusive, (unsigned long long)c.shared,
+				       n, (unsigned long long)ex, (unsigned long long)sh);
+			CHECK(c.exclusive == ex && c.shared == sh);
+			CHECK(budgets[i] > 1 || n > 20);	/* really many steps */
+		}
+	}
+	memset(&c, 0, sizeof(c));
+	CHECK(vd_pool_count_sharing_step(q.pmd, 3, &c, 1) == -ENOENT);
+	/* New mappings between steps; round 1 under a held metadata snapshot. */
+	for (round = 0; round < 3; round++) {
+		if (round == 1)
+			CHECK_R(vd_pool_reserve_metadata_snap(q.pmd));
+		if (round == 2)
+			CHECK_R(vd_pool_release_metadata_snap(q.pmd));
+		memset(&c, 0, sizeof(c));
+		for (n = 0; !c.done; n++) {
+			CHECK(n < 100000);
+			CHECK_R(vd_pool_count_sharing_step(q.pmd, 1, &c, 1));
+			for (k = pt_below(&seed, 40); k; k--) {
+				CHECK_R(insert_fresh(&q, 1, span, &seed, &key));
+				c.exclusive += !c.done && key < c.next_key;
+				c.exclusive += c.done;
+			}
+			if (!pt_below(&seed, 8))
+				CHECK_R(vd_pool_commit(q.pmd));
+		}
+		CHECK_R(vd_pool_count_sharing(q.pmd, 1, &ex, &sh));
+		if (c.exclusive != ex || c.shared != sh)
+			printf("# round %u: stepwise %llu + %llu, one pass %llu + %llu\n", round,
+			       (unsigned long long)c.exclusive, (unsigned long long)c.shared,
+			       (unsigned long long)ex, (unsigned long long)sh);
+		CHECK(c.exclusive == ex && c.shared == sh);
+	}
+	CHECK_R(vd_pool_commit(q.pmd));
+	CHECK(pt_check_dev(q.dev, 0, NULL) == 0);
+	pt_destroy(&q);
+	return 0;
+}
+
 static int t_next_free_id(void)
 {
 	struct pt_pool q;
@@ -669,7 +770,7 @@ int main(int argc, char **argv)
 	if (argc > 1)
 		nr_fill = strtoull(argv[1], NULL, 0);
 	kshim_verbose = -1;	/* refused operations log errors on purpose */
-	tap_plan(15);
+	tap_plan(16);
 	tap_ok(!t_format_open(), "format: empty pool, usage numbers, checks clean");
 	tap_ok(!t_vdisk_and_mappings(), "create vdisk, insert/overwrite/lookup/remove, errors");
 	tap_ok(!t_snapshot_delete_reclaim(),
@@ -686,6 +787,8 @@ int main(int argc, char **argv)
 	tap_ok(!t_next_free_id(), "next_free_id: uncommitted creates, tombstones, abort, reuse, -ENOSPC");
 	tap_ok(!t_count_sharing(),
 	       "sharing census: snapshot, first overwrite, discard, pending deletion and partial reclaim, held metadata snapshot");
+	tap_ok(!t_census_steps(),
+	       "sharing census in steps: equals one pass for any step size, exact with new mappings between steps");
 	pt_destroy(&P);
 	tap_ok(!measure(&fr), "fill %llu blocks sequentially and randomly, snapshot, first overwrite",
 	       (unsigned long long)nr_fill);

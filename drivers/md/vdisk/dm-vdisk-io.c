@@ -538,7 +538,7 @@ static void prov_finish(struct vdisk_pool *pool, struct vdisk_prov *p)
 				if (p->has_old)
 					pool->share_gen++;
 				else
-					vd->map_gen++;
+					vdisk_census_new_mapping(vd, vb->vblock);
 			}
 		}
 		up_write(&pool->md_lock);

@@ -54,7 +54,7 @@ static int vdisk_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	vd->ti = ti;
 	INIT_LIST_HEAD(&vd->list);
 	vdisk_cache_init(vd);
-	spin_lock_init(&vd->census_lock);
+	vdisk_census_init(vd);
 
 	if (kstrtou64(argv[1], 10, &vd->id) || vd->id == U64_MAX) {
 		ti->error = "Invalid vdisk id: expected a number below 2^64 - 1";
@@ -161,6 +161,7 @@ static void vdisk_dtr(struct dm_target *ti)
 	struct vdisk *vd = ti->private;
 	struct vdisk_pool *pool = vd->pool;
 
+	vdisk_census_stop(vd);
 	down_write(&pool->md_lock);
 	list_del(&vd->list);
 	vdisk_cache_drop(vd);
@@ -200,48 +201,6 @@ static int vdisk_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *err
  *         <highest mapped sector|-> <reads> <writes> <read bytes>
  *         <write bytes> <discards> <flushes>
  */
-/*
- * The sharing census is O(mapped blocks) and runs under md_lock shared,
- * which holds back every allocation meanwhile: it runs inside a status call
- * only for vdisks of at most this many mapped blocks (256 MiB of 4 KiB
- * blocks, a few milliseconds).
- */
-#define VDISK_CENSUS_INLINE_MAX 65536
-
-/*
- * Exclusive/shared block counts of @vd (md_lock held shared, so no change
- * runs meanwhile).  A cached census is reused while it is current (see
- * struct vdisk); otherwise it is taken again if the vdisk is small enough.
- * False: not known now, the status prints "-" rather than a stale number.
- */
-static bool vdisk_census(struct vdisk *vd, u64 mapped, u64 *exclusive, u64 *shared)
-{
-	struct vdisk_pool *pool = vd->pool;
-	u64 map_gen = vd->map_gen, share_gen = pool->share_gen;
-	bool known = false;
-
-	spin_lock(&vd->census_lock);
-	if (vd->census_valid && vd->census_map_gen == map_gen &&
-	    vd->census_share_gen == share_gen) {
-		*exclusive = vd->census_exclusive;
-		*shared = vd->census_shared;
-		known = true;
-	}
-	spin_unlock(&vd->census_lock);
-	if (known || mapped > VDISK_CENSUS_INLINE_MAX)
-		return known;
-	if (vd_pool_count_sharing(pool->pmd, vd->id, exclusive, shared))
-		return false;
-	spin_lock(&vd->census_lock);
-	vd->census_valid = true;
-	vd->census_map_gen = map_gen;
-	vd->census_share_gen = share_gen;
-	vd->census_exclusive = *exclusive;
-	vd->census_shared = *shared;
-	spin_unlock(&vd->census_lock);
-	return true;
-}
-
 static void vdisk_status(struct dm_target *ti, status_type_t type,
 			 unsigned int status_flags, char *result,
 			 unsigned int maxlen)
@@ -260,7 +219,7 @@ static void vdisk_status(struct dm_target *ti, status_type_t type,
 		r = vd_pool_get_details(vd->pool->pmd, vd->id, &info);
 		rt = r ? r : vd_pool_highest_mapped(vd->pool->pmd, vd->id, &top);
 		if (!r)
-			census = vdisk_census(vd, info.mapped_blocks, &excl, &shared);
+			census = vdisk_census_get(vd, info.mapped_blocks, &excl, &shared);
 		up_read(&vd->pool->md_lock);
 		if (r || (rt && rt != -ENODATA)) {
 			DMEMIT("Fail");

@@ -220,18 +220,24 @@ struct vdisk {
 	struct xarray cache;
 	atomic_long_t cache_entries;
 	/*
-	 * Sharing census cache for the status (dm-vdisk-target.c).  map_gen
-	 * counts this vdisk's own new mappings (md_lock exclusive); the census
-	 * is current while map_gen and pool->share_gen equal the values it was
-	 * taken at.  census_* under census_lock.
+	 * Sharing census for the status (dm-vdisk-census.c).  census_lock
+	 * guards the cached result: census_exclusive/shared are exact while
+	 * census_valid and pool->share_gen == census_share_gen.
 	 */
-	u64 map_gen;
-	spinlock_t census_lock;	/* the census_* fields */
+	spinlock_t census_lock;
 	bool census_valid;
-	u64 census_map_gen;
 	u64 census_share_gen;
 	u64 census_exclusive;
 	u64 census_shared;
+	/*
+	 * The census in steps for large vdisks: census_work's alone (one run
+	 * at a time), written under md_lock shared; the insert path reads and
+	 * adjusts census_run under md_lock exclusive, so they never overlap.
+	 */
+	struct work_struct census_work;
+	bool census_running;
+	u64 census_run_share_gen;
+	struct vd_sharing_census census_run;
 };
 
 /*
@@ -314,6 +320,19 @@ int vdisk_cache_lookup(struct vdisk *vd, u64 vblock, vd_blk_t *block, bool *excl
 void vdisk_cache_set(struct vdisk *vd, u64 vblock, vd_blk_t block, bool excl);
 void vdisk_cache_set_unmapped(struct vdisk *vd, u64 vblock);
 void vdisk_cache_forget(struct vdisk *vd, u64 begin, u64 end);
+
+/* dm-vdisk-census.c: exclusive/shared counts of a vdisk for its status. */
+void vdisk_census_init(struct vdisk *vd);
+/* Before @vd goes away: no census work runs after this returns. */
+void vdisk_census_stop(struct vdisk *vd);
+/*
+ * md_lock held shared.  True: *exclusive and *shared are exact now.  False:
+ * not known yet (a large vdisk is being counted in the background) or a
+ * metadata error.
+ */
+bool vdisk_census_get(struct vdisk *vd, u64 mapped, u64 *exclusive, u64 *shared);
+/* md_lock held exclusive: @vblock, unmapped until now, maps a fresh block. */
+void vdisk_census_new_mapping(struct vdisk *vd, u64 vblock);
 
 /* dm-vdisk-messages.c */
 int vdisk_pool_message(struct vdisk_pool *pool, unsigned int argc, char **argv,

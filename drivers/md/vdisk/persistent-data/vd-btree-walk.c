@@ -5,8 +5,12 @@
 
 #include "vd-btree-internal.h"
 
+/*
+ * Visit @b and, in key order, its children whose key range reaches @begin
+ * or beyond.  Returns 0, < 0 on error, or VD_BTREE_WALK_STOP from @fn.
+ */
 static int walk_rec(struct vd_btree_info *info, struct vd_ref b, unsigned int depth,
-		    u64 lo, u64 hi, vd_btree_walk_fn fn, void *context)
+		    u64 lo, u64 hi, u64 begin, vd_btree_walk_fn fn, void *context)
 {
 	struct vd_btree_walk_node wn;
 	struct vd_btree_node_header *n;
@@ -36,15 +40,17 @@ static int walk_rec(struct vd_btree_info *info, struct vd_ref b, unsigned int de
 	wn.keys = vd_node_keys(n);
 	wn.values = vd_node_value(n, 0);
 	r = fn(context, &wn);
-	if (r == VD_BTREE_WALK_SKIP || wn.is_leaf || r < 0) {
+	if (r || wn.is_leaf) {
 		vd_tm_unlock(info->tm, blk);
-		return r < 0 ? r : 0;
+		return r == VD_BTREE_WALK_SKIP ? 0 : r;
 	}
 	for (i = 0; i < nr && !r; i++) {
 		u64 chi = i + 1 < nr ? vd_node_key(n, i + 1) - 1 : hi;
 
+		if (chi < begin)
+			continue;
 		r = walk_rec(info, vd_node_child(n, i), depth + 1, vd_node_key(n, i), chi,
-			     fn, context);
+			     begin, fn, context);
 	}
 	vd_tm_unlock(info->tm, blk);
 	return r;
@@ -53,7 +59,13 @@ static int walk_rec(struct vd_btree_info *info, struct vd_ref b, unsigned int de
 int vd_btree_walk(struct vd_btree_info *info, struct vd_ref root, vd_btree_walk_fn fn,
 		  void *context)
 {
-	return walk_rec(info, root, 0, 0, U64_MAX, fn, context);
+	return walk_rec(info, root, 0, 0, U64_MAX, 0, fn, context);
+}
+
+int vd_btree_walk_from(struct vd_btree_info *info, struct vd_ref root, u64 begin,
+		       vd_btree_walk_fn fn, void *context)
+{
+	return walk_rec(info, root, 0, 0, U64_MAX, begin, fn, context);
 }
 
 int vd_btree_walk_path(struct vd_btree_info *info, struct vd_ref root, u64 key,

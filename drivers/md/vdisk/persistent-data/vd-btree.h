@@ -103,9 +103,11 @@ int vd_btree_count(struct vd_btree_info *info, struct vd_ref root, u64 *count);
 /*
  * Walk every node reachable from @root, depth-first, in key order.  @fn
  * sees each node once per reference; returning VD_BTREE_WALK_SKIP skips the
- * node's children (e.g. a shared subtree already counted), < 0 aborts.
+ * node's children (e.g. a shared subtree already counted),
+ * VD_BTREE_WALK_STOP ends the walk (the walk returns it), < 0 aborts.
  */
 #define VD_BTREE_WALK_SKIP 1
+#define VD_BTREE_WALK_STOP 2
 
 struct vd_btree_walk_node {
 	vd_blk_t blocknr;
@@ -123,6 +125,13 @@ struct vd_btree_walk_node {
 typedef int (*vd_btree_walk_fn)(void *context, const struct vd_btree_walk_node *node);
 int vd_btree_walk(struct vd_btree_info *info, struct vd_ref root, vd_btree_walk_fn fn,
 		  void *context);
+/*
+ * The same walk, leaving out the subtrees whose keys all lie below @begin:
+ * @fn sees the path down to @begin's leaf and everything after it (a leaf
+ * may still hold keys below @begin; @fn filters those).
+ */
+int vd_btree_walk_from(struct vd_btree_info *info, struct vd_ref root, u64 begin,
+		       vd_btree_walk_fn fn, void *context);
 
 /*
  * Visit the nodes on the path from @root down to the leaf whose range holds

@@ -205,6 +205,33 @@ int vd_pool_set_user_flags(struct vd_pool_metadata *pmd, u64 id, u32 set, u32 cl
  */
 int vd_pool_count_sharing(struct vd_pool_metadata *pmd, u64 id, u64 *exclusive,
 			  u64 *shared);
+
+/*
+ * The same census taken in steps, so that no single call holds the read
+ * lock for long.  Zero @census to start; each call counts the mappings with
+ * keys >= census->next_key in at most @max_leaves leaves (0: all), adds them
+ * to census->exclusive/shared and moves next_key past the last leaf it
+ * counted; census->done once the last leaf is counted (further calls do
+ * nothing).  Between steps the caller may drop the lock.  The sum equals a
+ * one-pass census taken after the last step if, meanwhile, the only changes
+ * were new mappings of @id at keys that were unmapped: each of those is a
+ * fresh block reachable only through @id, exclusive, so the caller adds 1 to
+ * census->exclusive for such a key below next_key (the walk counts the ones
+ * at or above it), and copying a shared path on that insert moves no other
+ * mapping between exclusive and shared.  Any other change (copy-on-write,
+ * removal, snapshot, deletion, reclaim, a metadata snapshot, an abort) may
+ * move blocks of @id between the two: start again.  Errors as
+ * vd_pool_count_sharing().
+ */
+struct vd_sharing_census {
+	u64 next_key;
+	u64 exclusive;
+	u64 shared;
+	bool done;
+};
+
+int vd_pool_count_sharing_step(struct vd_pool_metadata *pmd, u64 id,
+			       struct vd_sharing_census *census, unsigned int max_leaves);
 /*
  * One more than the highest id ever used (live, or deleted: tombstones are
  * kept), 0 for none; ids are never reused this way.  -ENOSPC if that would be

@@ -25,7 +25,9 @@ struct census_ctx {
 	/* shared_at[d]: the node visited last at depth d, or one above, is shared */
 	bool shared_at[VD_BTREE_MAX_DEPTH];
 	bool top_shared;
-	u64 exclusive, shared;
+	struct vd_sharing_census *census;
+	u64 begin;			/* keys below were counted by earlier steps */
+	unsigned int leaves_left;	/* this step's budget; 0: unlimited */
 };
 
 static int census_top_fn(void *context, vd_blk_t b)
@@ -54,12 +56,15 @@ static int census_fn(void *context, const struct vd_btree_walk_node *n)
 	c->shared_at[n->depth] = shared;
 	if (!n->is_leaf)
 		return 0;
-	if (shared) {
-		c->shared += n->nr_entries;
-		return 0;
-	}
 	for (i = 0; i < n->nr_entries; i++) {
 		u64 v = le64_to_cpu(values[i]);
+
+		if (le64_to_cpu(n->keys[i]) < c->begin)
+			continue;
+		if (shared) {
+			c->census->shared++;
+			continue;
+		}
 
 		if (VD_MAP_BLOCK(v) >= le64_to_cpu(c->pmd->sb->nr_data_blocks)) {
 			pr_err("sharing census: mapping leaf %llu names data block %llu, beyond the device\n",
@@ -70,22 +75,35 @@ static int census_fn(void *context, const struct vd_btree_walk_node *n)
 		if (r)
 			return r;
 		if (count == 1)
-			c->exclusive++;
+			c->census->exclusive++;
 		else
-			c->shared++;
+			c->census->shared++;
 	}
+	/* The next step starts after this leaf's range. */
+	if (n->hi == U64_MAX) {
+		c->census->done = true;
+		return VD_BTREE_WALK_STOP;
+	}
+	c->census->next_key = n->hi + 1;
+	if (c->leaves_left && !--c->leaves_left)
+		return VD_BTREE_WALK_STOP;
 	return 0;
 }
 
-int vd_pool_count_sharing(struct vd_pool_metadata *pmd, u64 id, u64 *exclusive,
-			  u64 *shared)
+int vd_pool_count_sharing_step(struct vd_pool_metadata *pmd, u64 id,
+			       struct vd_sharing_census *census, unsigned int max_leaves)
 {
-	struct census_ctx c = { .pmd = pmd };
+	struct census_ctx c = {
+		.pmd = pmd,
+		.census = census,
+		.begin = census->next_key,
+		.leaves_left = max_leaves,
+	};
 	struct vd_ref root;
 	int r;
 
-	*exclusive = 0;
-	*shared = 0;
+	if (census->done)
+		return 0;
 	r = vd_pmd_live_vdisk(pmd, id, &root, NULL);
 	if (r)
 		return r;
@@ -94,10 +112,27 @@ int vd_pool_count_sharing(struct vd_pool_metadata *pmd, u64 id, u64 *exclusive,
 			       census_top_fn, &c);
 	if (r)
 		return r == -ENODATA ? -EILSEQ : r;
-	r = vd_btree_walk(&pmd->map_info, root, census_fn, &c);
+	r = vd_btree_walk_from(&pmd->map_info, root, census->next_key, census_fn, &c);
+	if (r < 0)
+		return r;
+	/* The last leaf stops the walk with done set; a walk ending otherwise saw it too. */
+	if (!r)
+		census->done = true;
+	return 0;
+}
+
+int vd_pool_count_sharing(struct vd_pool_metadata *pmd, u64 id, u64 *exclusive,
+			  u64 *shared)
+{
+	struct vd_sharing_census census = { 0 };
+	int r;
+
+	*exclusive = 0;
+	*shared = 0;
+	r = vd_pool_count_sharing_step(pmd, id, &census, 0);
 	if (r)
 		return r;
-	*exclusive = c.exclusive;
-	*shared = c.shared;
+	*exclusive = census.exclusive;
+	*shared = census.shared;
 	return 0;
 }
