@@ -45,7 +45,7 @@ modules="dm-mod dm-bufio dm-bio-prison dm-persistent-data dm-thin-pool
 	virtio_pci virtio_blk virtio_net veth ext4 crc32c_generic crc32c-intel
 	libcrc32c crc16 lz4_compress lz4 zstd_compress zstd xxhash_generic
 	sha256_generic"
-our_modules="drivers/md/vdisk/dm-vdisk.ko tests/kmod/dm-vdisk-rigtest.ko"
+our_modules="drivers/md/vdisk/dm-vdisk.ko tests/kmod/dm-vdisk-rigtest.ko tests/kmod/dm-vdisk-biotest.ko"
 
 # ---- collect the file manifest: "SRC DEST" lines --------------------------
 manifest=$(mktemp)
