@@ -13,6 +13,9 @@
 #   vdisk_check DEV             build/bin's vdisk-check on an inactive
 #                               metadata device (prints its report on failure)
 #   flush_dev DEV               fsync the block device: a FLUSH bio reaches it
+#   counts_are VDISK MAPPED EXCLUSIVE SHARED    the vdisk status says so
+#   zero_range FILE OFFSET LEN  zero bytes of an expected image (multiples of 512)
+#   same_as DEV FILE            cmp, naming the two on a difference
 
 pool_msg() {
 	_p=$1
@@ -61,4 +64,18 @@ vdisk_check() {
 
 flush_dev() {
 	dd if=/dev/null of="$1" conv=fsync,notrunc status=none
+}
+
+counts_are() {
+	[ "$(vdisk_field "$1" mapped) $(vdisk_field "$1" exclusive) $(vdisk_field "$1" shared)" = \
+	  "$2 $3 $4" ]
+}
+
+zero_range() {
+	dd if=/dev/zero of="$1" bs=512 seek=$(($2 / 512)) count=$(($3 / 512)) \
+		conv=notrunc status=none
+}
+
+same_as() {
+	cmp "$1" "$2" || { echo "$1 differs from $2"; return 1; }
 }

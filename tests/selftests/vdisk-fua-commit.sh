@@ -34,14 +34,6 @@ used() {
 	flush_dev /dev/mapper/o1	# the counts as of a commit: the pool is clean
 	pool_field fp data_used
 }
-# zero_range FILE OFFSET LEN (bytes, multiples of 512): the expected image
-zero_range() {
-	dd if=/dev/zero of="$1" bs=512 seek=$(($2 / 512)) count=$(($3 / 512)) \
-		conv=notrunc status=none
-}
-same_as() {	# DEV FILE
-	cmp "$1" "$2" || { echo "$1 differs from $2"; return 1; }
-}
 # biotest OP SECTOR NR_SECTORS: one FUA bio to o1 through the test module;
 # prints the module's report line, fails unless it says status=0 and
 # commit_seen=1

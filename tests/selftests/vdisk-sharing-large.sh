@@ -18,10 +18,6 @@ modprobe dm-vdisk || tap_diag "modprobe dm-vdisk failed"
 at_exit modprobe -r dm-vdisk
 brd_setup 2 360M || tap_diag "brd_setup failed"
 
-counts_are() {	# VDISK MAPPED EXCLUSIVE SHARED
-	[ "$(vdisk_field "$1" mapped) $(vdisk_field "$1" exclusive) $(vdisk_field "$1" shared)" = \
-	  "$2 $3 $4" ]
-}
 wait_counts() {	# DESC VDISK MAPPED EXCLUSIVE SHARED
 	_d=$1
 	shift

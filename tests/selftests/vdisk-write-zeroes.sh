@@ -23,14 +23,6 @@ used() {
 	flush_dev /dev/mapper/o1	# the counts as of a commit
 	pool_field wp data_used
 }
-# zero_range FILE OFFSET LEN (bytes, multiples of 512): the expected image
-zero_range() {
-	dd if=/dev/zero of="$1" bs=512 seek=$(($2 / 512)) count=$(($3 / 512)) \
-		conv=notrunc status=none
-}
-same_as() {	# DEV FILE
-	cmp "$1" "$2" || { echo "$1 differs from $2"; return 1; }
-}
 
 make_pool wp "$M" "$D" 8 0 || tap_diag "pool failed"
 pool_msg wp create_vdisk 1 || tap_diag "create_vdisk failed"
