@@ -40,7 +40,11 @@
 #include <linux/slab.h>
 
 #define VDISK_DISCARD_STEP 1024	/* blocks unmapped per worker step */
-#define VDISK_RECLAIM_BUDGET 64	/* metadata nodes per reclaim step */
+/*
+ * Metadata nodes per reclaim step.  Small: a deferred read waits for the
+ * current step (Documentation/performance.md, cause 6).
+ */
+#define VDISK_RECLAIM_BUDGET 4
 
 /* A change of one block's mapping: first write or copy-on-write. */
 struct vdisk_prov {

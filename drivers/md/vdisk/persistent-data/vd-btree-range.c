@@ -12,6 +12,14 @@
  * The budget counts visited nodes; when it runs out the walk stops after
  * the current child, which always leaves a valid (smaller) tree: entries are
  * only ever removed, and key[i] stays a lower bound of child i.
+ *
+ * Liveness invariant: every step removes at least one entry or one
+ * reference.  The budget is therefore only enforced once the step has made
+ * progress; until then the walk may go past it, by at most the depth of the
+ * tree (the descent to the first leaf or shared subtree).  Without this a
+ * step whose budget was smaller than that descent stopped in an internal node
+ * it had only shadowed, and the next step (after a commit) did the same
+ * again forever: a budget of 1 never finished a three-level tree.
  */
 #include <linux/errno.h>
 #include <linux/kernel.h>
@@ -23,6 +31,7 @@ struct vd_budget {
 	unsigned int left;
 	bool limited;
 	bool stopped;
+	bool progress;		/* an entry or a reference went: may stop now */
 	bool count_shared;	/* caller wants nr_removed: count shared subtrees */
 	u64 removed;
 };
@@ -32,6 +41,8 @@ static bool budget_take(struct vd_budget *bg)
 	if (!bg->limited)
 		return true;
 	if (!bg->left) {
+		if (!bg->progress)
+			return true;	/* see the liveness invariant above */
 		bg->stopped = true;
 		return false;
 	}
@@ -58,6 +69,8 @@ static int range_leaf(struct vd_btree_info *info, struct vd_btree_node_header *n
 	memmove(vd_node_value(n, i), vd_node_value(n, j), (size_t)vs * (nr - j));
 	n->nr_entries = cpu_to_le32(nr - (j - i));
 	bg->removed += j - i;
+	if (j > i)
+		bg->progress = true;
 	return 0;
 }
 
@@ -72,6 +85,7 @@ static int drop_leaf(struct vd_btree_info *info, struct vd_ref b, struct vd_budg
 		return r;
 	r = vd_btree_dec_entries(info, vd_node(blk));
 	bg->removed += vd_node_nr(vd_node(blk));
+	bg->progress = true;
 	vd_tm_unlock(info->tm, blk);
 	return r ? r : vd_tm_dec(info->tm, b.nr);
 }
@@ -116,6 +130,7 @@ static int range_rec(struct vd_btree_info *info, struct vd_btree_node_header *n,
 				if (r)
 					return r;
 				vd_node_delete_at(n, (u32)c);
+				bg->progress = true;
 				continue;
 			}
 			r = vd_btree_node_shape(info, child, &shape);
@@ -144,6 +159,7 @@ static int range_rec(struct vd_btree_info *info, struct vd_btree_node_header *n,
 			r = vd_tm_dec(info->tm, gone);	/* empty: nothing to release */
 			if (r)
 				return r;
+			bg->progress = true;
 		} else {
 			vd_tm_unlock(info->tm, cb);
 			if (r)

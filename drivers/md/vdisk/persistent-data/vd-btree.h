@@ -83,7 +83,9 @@ int vd_btree_del(struct vd_btree_info *info, struct vd_ref root);
 /*
  * Incremental deletion: drop one reference to the tree at @root, doing at
  * most about @budget node visits.  If the root is shared this is a single
- * decrement.  Otherwise entries are removed from the left; when the budget
+ * decrement.  Otherwise entries are removed from the left; every step removes
+ * at least one entry or one reference (it may go past @budget by the depth of
+ * the tree to do so), so repeated steps always finish.  When the budget
  * runs out *done = 0 and *new_root is a valid, smaller tree to pass to the
  * next step (store it durably, e.g. in the pending-deletion tree, and commit
  * between steps).  *done = 1 means the reference is gone.
