@@ -3,9 +3,10 @@
  * The vdisk bio path.
  *
  * map() (vdisk_bio_map) never blocks and never touches the metadata: it
- * serves reads of cached mappings and of cached holes, and writes to blocks
- * the mapping cache marks exclusive, and hands everything else to the
- * pool's worker:
+ * serves reads of cached mappings and of cached holes (a run of blocks
+ * contiguous on the data device, or of holes, as one bio), and writes to
+ * blocks the mapping cache marks exclusive, and hands everything else,
+ * trimmed to one block, to the pool's worker:
  *
  *   read, not cached        look up (md_lock shared), fill the cache, issue
  *   write, not exclusive    take the block's cell, allocate a new block,
@@ -89,11 +90,103 @@ static void bio_done(struct bio *bio, blk_status_t status)
 
 /* ---------------- map() fast path ---------------- */
 
+/* Longest read served by one remapped bio: 1 MiB, like a typical max_sectors. */
+#define VDISK_READ_RUN_MAX_SECTORS 2048
+
+/*
+ * Sectors of @bio, from vb->vsector, that one remap (or one zero fill) can
+ * serve: the first block's tail, extended over the following blocks while
+ * the mapping cache shows each mapped to the data block right after the
+ * previous one (or, if the first block is a cached hole, unmapped too).
+ * @r and @block are the first block's cache lookup.
+ *
+ * The caller entered the in-flight epoch before the first lookup, and every
+ * block of the run is looked up after that, so vdisk_io_drain() waits for
+ * this bio before any of the run's blocks can be reused: the same rule as a
+ * single-block read, applied to each block of the run.
+ */
+static unsigned int read_run_sectors(struct vdisk *vd, struct bio *bio, int r,
+				     vd_blk_t block)
+{
+	struct vdisk_pool *pool = vd->pool;
+	struct vdisk_bio *vb = vdisk_bio_data(bio);
+	unsigned int want = min_t(unsigned int, bio_sectors(bio), VDISK_READ_RUN_MAX_SECTORS);
+	unsigned int len = pool->block_sectors - (vb->vsector & (pool->block_sectors - 1));
+	u64 vblock = vb->vblock;
+	vd_blk_t next;
+	bool excl;
+	int rn;
+
+	while (len < want) {
+		vblock++;
+		rn = vdisk_cache_lookup(vd, vblock, &next, &excl);
+		if (rn != r || (!r && next != ++block))
+			break;
+		len += pool->block_sectors;
+	}
+	return min(len, bio_sectors(bio));
+}
+
+/* Trim @bio to @sectors: dm core sends the rest as a new bio. */
+static void accept_sectors(struct bio *bio, unsigned int sectors)
+{
+	if (sectors < bio_sectors(bio))
+		dm_accept_partial_bio(bio, sectors);
+}
+
+/*
+ * A plain read (no FUA, no PREFLUSH, some data): a cached mapping or hole
+ * serves the run read_run_sectors() finds, a miss only its first block.
+ */
+static int map_read(struct vdisk *vd, struct bio *bio)
+{
+	struct vdisk_pool *pool = vd->pool;
+	struct vdisk_bio *vb = vdisk_bio_data(bio);
+	vd_blk_t block = 0;
+	bool excl;
+	int r;
+
+	vb->epoch = vdisk_io_enter(pool);
+	r = vdisk_cache_lookup(vd, vb->vblock, &block, &excl);
+	if (r == -ENOENT)
+		accept_sectors(bio, pool->block_sectors -
+			       (vb->vsector & (pool->block_sectors - 1)));
+	else
+		accept_sectors(bio, read_run_sectors(vd, bio, r, block));
+	/* After the trim: the counters see the bio dm core completes. */
+	vdisk_stats_bio_start(vd, bio);
+	if (!r) {
+		remap(pool, bio, block);
+		return DM_MAPIO_REMAPPED;
+	}
+	vdisk_io_exit(pool, vb->epoch);
+	vb->epoch = -1;
+	if (r == -ENODATA) {
+		zero_fill_bio(bio);
+		bio_endio(bio);
+		return DM_MAPIO_SUBMITTED;
+	}
+	vdisk_defer_bio(pool, bio);
+	return DM_MAPIO_SUBMITTED;
+}
+
+/*
+ * The target sets no max_io_len, so bios of any size reach map().  Every
+ * bio but a plain read served from the cache is trimmed here to the end of
+ * its first data block (dm core resubmits the rest), so everything after
+ * map() (cells, the worker's reads and writes, copy-on-write merges, the
+ * no-space queue, FUA and flush waiters) still sees at most one block.
+ * Not trimmed: PREFLUSH bios (dm_accept_partial_bio() forbids them; dm core
+ * sends them empty and the data after the flush as a separate bio),
+ * discards and write-zeroes (dm core never split those at max_io_len: they
+ * keep their own whole-range handling), and ops that are killed anyway.
+ */
 int vdisk_bio_map(struct vdisk *vd, struct bio *bio)
 {
 	struct vdisk_pool *pool = vd->pool;
 	struct vdisk_bio *vb = vdisk_bio_data(bio);
 	enum vdisk_pool_mode mode = READ_ONCE(pool->mode);
+	bool rw = bio_op(bio) == REQ_OP_READ || bio_op(bio) == REQ_OP_WRITE;
 	vd_blk_t block;
 	bool excl;
 	int r;
@@ -103,6 +196,14 @@ int vdisk_bio_map(struct vdisk *vd, struct bio *bio)
 	vb->epoch = -1;
 	vb->vsector = dm_target_offset(vd->ti, bio->bi_iter.bi_sector);
 	vb->vblock = vb->vsector >> pool->block_shift;
+
+	if (rw && mode != VDISK_MODE_FAIL && bio_sectors(bio) &&
+	    !(bio->bi_opf & REQ_PREFLUSH)) {
+		if (bio_op(bio) == REQ_OP_READ && !(bio->bi_opf & REQ_FUA))
+			return map_read(vd, bio);
+		accept_sectors(bio, pool->block_sectors -
+			       (vb->vsector & (pool->block_sectors - 1)));
+	}
 	/* Before the bio can complete (its end_io stops the clock). */
 	vdisk_stats_bio_start(vd, bio);
 
@@ -121,7 +222,7 @@ int vdisk_bio_map(struct vdisk *vd, struct bio *bio)
 		vdisk_defer_bio(pool, bio);
 		return DM_MAPIO_SUBMITTED;
 	}
-	if (bio_op(bio) != REQ_OP_READ && bio_op(bio) != REQ_OP_WRITE)
+	if (!rw)
 		return DM_MAPIO_KILL;
 	if (bio->bi_opf & REQ_PREFLUSH) {
 		vdisk_defer_bio(pool, bio);
@@ -136,22 +237,17 @@ int vdisk_bio_map(struct vdisk *vd, struct bio *bio)
 		vdisk_defer_bio(pool, bio);
 		return DM_MAPIO_SUBMITTED;
 	}
-	if (bio_op(bio) == REQ_OP_WRITE && mode == VDISK_MODE_RO)
-		return DM_MAPIO_KILL;
+	if (mode == VDISK_MODE_RO)
+		return DM_MAPIO_KILL;	/* a write: reads went to map_read() */
 
 	vb->epoch = vdisk_io_enter(pool);
 	r = vdisk_cache_lookup(vd, vb->vblock, &block, &excl);
-	if (!r && (bio_op(bio) == REQ_OP_READ || excl)) {
+	if (!r && excl) {
 		remap(pool, bio, block);
 		return DM_MAPIO_REMAPPED;
 	}
 	vdisk_io_exit(pool, vb->epoch);
 	vb->epoch = -1;
-	if (r == -ENODATA && bio_op(bio) == REQ_OP_READ) {
-		zero_fill_bio(bio);
-		bio_endio(bio);
-		return DM_MAPIO_SUBMITTED;
-	}
 	vdisk_defer_bio(pool, bio);
 	return DM_MAPIO_SUBMITTED;
 }

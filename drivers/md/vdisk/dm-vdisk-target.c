@@ -123,11 +123,10 @@ static int vdisk_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	if (r)
 		goto bad_counters;
 
-	r = dm_set_target_max_io_len(ti, pool->block_sectors);
-	if (r) {
-		ti->error = "Cannot set the maximum I/O size";
-		goto bad_list;
-	}
+	/*
+	 * No max_io_len: map() trims each bio itself (dm-vdisk-io.c), so that
+	 * cached reads of blocks contiguous on the data device go down whole.
+	 */
 	ti->private = vd;
 	ti->num_flush_bios = 1;
 	ti->flush_supported = true;
@@ -141,10 +140,6 @@ static int vdisk_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 	return 0;
 
-bad_list:
-	down_write(&pool->md_lock);
-	list_del(&vd->list);
-	up_write(&pool->md_lock);
 bad_counters:
 	vdisk_stats_free(vd);
 bad_pool:
