@@ -60,6 +60,17 @@ static inline long pt_check_dev(struct vd_dev *dev, unsigned int flags,
 	return (long)rep.nr_errors;
 }
 
+/* 0 if the checker finds @dev clean; otherwise says how many errors. */
+static inline int pt_expect_clean(struct vd_dev *dev)
+{
+	long e = pt_check_dev(dev, 0, NULL);
+
+	if (e)
+		printf("# checker: %ld errors\n", e);
+	CHECK(e == 0);
+	return 0;
+}
+
 struct pt_pool {
 	struct vd_dev *dev;
 	struct vd_block_manager *bm;

@@ -19,12 +19,7 @@ static long check_dev(struct vd_check_report *rep)
 
 static int expect_clean(void)
 {
-	long e = pt_check_dev(P.dev, 0, NULL);
-
-	if (e)
-		printf("# checker: %ld errors\n", e);
-	CHECK(e == 0);
-	return 0;
+	return pt_expect_clean(P.dev);
 }
 
 static int t_format_open(void)

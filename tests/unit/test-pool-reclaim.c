@@ -30,12 +30,7 @@ static u64 next_id = 1;	/* deleted ids stay as tombstones: never reused */
 
 static int expect_clean(void)
 {
-	long e = pt_check_dev(P.dev, 0, NULL);
-
-	if (e)
-		printf("# checker: %ld errors\n", e);
-	CHECK(e == 0);
-	return 0;
+	return pt_expect_clean(P.dev);
 }
 
 /* Map blocks [0, n) of a new vdisk @id, one commit at the end. */
