@@ -42,15 +42,6 @@ rm -rf "$OUTD"
 mkdir -p "$RAW" "$OUTD/profile"
 FAILED=0
 
-log() {
-	echo "$(date +%T) $*" | tee -a "$OUTD/log.txt"
-}
-
-bench_error() {
-	FAILED=1
-	log "ERROR: $*"
-}
-
 # The delete group's figures (name value [rep] [samples]).
 metric() {
 	log "metric $C_NAME $*"

@@ -77,15 +77,6 @@ save_results() {
 	sync
 }
 
-log() {
-	echo "$(date +%T) $*" | tee -a "$OUTD/log.txt"
-}
-
-bench_error() {
-	FAILED=1
-	log "ERROR: $*"
-}
-
 # metric WORKLOAD VALUE [SAMPLE [N]]: one measured time.
 metric() {
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$BACKING" "$1" "$C_NAME" "$REP" "${3:-0}" "$2" \

@@ -22,6 +22,19 @@
 #   B_IDLE   seconds of idle latency before a delete
 #   B_RECLAIM_MAX  seconds to wait for a delete's space to be reclaimed
 
+# The runners (vm-run.sh, vm-profile.sh) set OUTD and FAILED=0 and use
+# these too: a timestamped line in $OUTD/log.txt, and an error that fails
+# the run without stopping it.
+log() {
+	echo "$(date +%T) $*" | tee -a "$OUTD/log.txt"
+}
+
+bench_error() {
+	# shellcheck disable=SC2034  # the runner reads it
+	FAILED=1
+	log "ERROR: $*"
+}
+
 # name               group     measure    description
 workload_table() {
 	cat <<'EOF'
