@@ -81,26 +81,14 @@ c_has_snap() {
 	[ "$C_KIND" != linear ]
 }
 
-# Create a dm device and wait for its node (no udev in the VM).
+# Create a dm device and wait for its node; the runner removes it itself.
 bench_dm_create() {
 	dmsetup create "$1" --table "$2" || return 1
-	_i=0
-	while [ ! -b "/dev/mapper/$1" ]; do
-		_i=$((_i + 1))
-		[ "$_i" -gt 50 ] && { echo "bench: no /dev/mapper/$1" >&2; return 1; }
-		dmsetup mknodes "$1" > /dev/null 2>&1
-		sleep 0.1
-	done
+	dm_wait_node "$1"
 }
 
 bench_dm_remove() {
-	dmsetup info "$1" > /dev/null 2>&1 || return 0
-	_i=0
-	until dmsetup remove "$1" 2> /dev/null; do
-		_i=$((_i + 1))
-		[ "$_i" -gt 25 ] && { dmsetup remove "$1"; return 1; }
-		sleep 0.2
-	done
+	dm_remove "$1" 25
 }
 
 # Remove the active volume devices (not the volumes).

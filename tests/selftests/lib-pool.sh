@@ -16,6 +16,9 @@
 #   counts_are VDISK MAPPED EXCLUSIVE SHARED    the vdisk status says so
 #   zero_range FILE OFFSET LEN  zero bytes of an expected image (multiples of 512)
 #   same_as DEV FILE            cmp, naming the two on a difference
+#   mode_in POOL MODE...        the pool's mode is one of these (else prints
+#                               its status)
+#   zeros64k DEV OFFSET         the 64 KiB at OFFSET read as zeros
 
 pool_msg() {
 	_p=$1
@@ -78,4 +81,17 @@ zero_range() {
 
 same_as() {
 	cmp "$1" "$2" || { echo "$1 differs from $2"; return 1; }
+}
+
+mode_in() {
+	_pool=$1 _m=$(pool_field "$1" mode)
+	shift
+	for _w in "$@"; do [ "$_m" = "$_w" ] && return 0; done
+	dmsetup status "$_pool"
+	return 1
+}
+
+zeros64k() {
+	[ "$(dev_sha256 "$1" "$2" 64K)" = \
+	  "$(dd if=/dev/zero bs=64k count=1 status=none | sha256sum | cut -d' ' -f1)" ]
 }

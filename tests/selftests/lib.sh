@@ -298,22 +298,28 @@ dm_exists() {
 dm_create() {
 	dmsetup create "$1" --table "$2" || return 1
 	at_exit dm_remove "$1"
+	dm_wait_node "$1"
+}
+
+# dm_wait_node NAME: wait up to 5 s for /dev/mapper/NAME (no udev in the VM).
+dm_wait_node() {
 	_i=0
 	while [ ! -b "/dev/mapper/$1" ]; do
 		_i=$((_i + 1))
-		[ "$_i" -gt 50 ] && { echo "dm_create: no /dev/mapper/$1" >&2; return 1; }
+		[ "$_i" -gt 50 ] && { echo "dm_wait_node: no /dev/mapper/$1" >&2; return 1; }
 		dmsetup mknodes "$1" > /dev/null 2>&1
 		sleep 0.1
 	done
 }
 
-# dm_remove NAME: remove, retrying while the device is briefly busy.
+# dm_remove NAME [TRIES]: remove, retrying every 0.2 s (TRIES times,
+# default 20) while the device is briefly busy.
 dm_remove() {
 	dm_exists "$1" || return 0
 	_i=0
 	until dmsetup remove "$1" 2>/dev/null; do
 		_i=$((_i + 1))
-		[ "$_i" -gt 20 ] && { dmsetup remove "$1"; return 1; }
+		[ "$_i" -gt "${2:-20}" ] && { dmsetup remove "$1"; return 1; }
 		sleep 0.2
 	done
 }

@@ -37,17 +37,6 @@ swap() {	# DEV RAM# linear | flakey UP DOWN [FEATURE] | dust
 	esac
 	dmsetup reload "$_d" --table "$_tab" && dmsetup resume "$_d"
 }
-mode_in() {	# POOL MODE...
-	_m=$(pool_field "$1" mode)
-	shift
-	for _w in "$@"; do [ "$_m" = "$_w" ] && return 0; done
-	dmsetup status fp
-	return 1
-}
-zeros64k() {	# DEV OFFSET
-	[ "$(dev_sha256 "$1" "$2" 64K)" = "$ZERO64K" ]
-}
-ZERO64K=$(dd if=/dev/zero bs=64k count=1 status=none | sha256sum | cut -d' ' -f1)
 read_fails() {	# DEV OFFSET
 	! dd if="$1" of=/dev/null bs=64k count=1 skip="$(($(to_sectors "$2") / 128))" \
 		iflag=direct status=none 2>/dev/null

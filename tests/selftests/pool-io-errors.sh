@@ -28,16 +28,6 @@ swap() {	# DEV linear|error
 		dmsetup reload "$1" --table "0 $S linear /dev/ram$3 0"
 	fi && dmsetup resume "$1"
 }
-mode_in() {	# POOL MODE...
-	_m=$(pool_field "$1" mode)
-	shift
-	for _w in "$@"; do [ "$_m" = "$_w" ] && return 0; done
-	dmsetup status ep
-	return 1
-}
-zeros64k() {
-	[ "$(dev_sha256 "$1" "$2" 64K)" = "$(dd if=/dev/zero bs=64k count=1 status=none | sha256sum | cut -d' ' -f1)" ]
-}
 
 make_pool ep /dev/mapper/em /dev/mapper/ed 8 0 || tap_diag "pool failed"
 pool_msg ep create_vdisk 1 || tap_diag "create_vdisk failed"
