@@ -72,13 +72,24 @@ void vdisk_defer_bio(struct vdisk_pool *pool, struct bio *bio)
 	vdisk_pool_wake(pool);
 }
 
+/* Sectors of @vb's data block before its first sector. */
+static sector_t offset_in_block(struct vdisk_pool *pool, struct vdisk_bio *vb)
+{
+	return vb->vsector & (pool->block_sectors - 1);
+}
+
+/* Sectors from @vb's first sector to the end of its data block. */
+static unsigned int first_block_sectors(struct vdisk_pool *pool, struct vdisk_bio *vb)
+{
+	return pool->block_sectors - offset_in_block(pool, vb);
+}
+
 static void remap(struct vdisk_pool *pool, struct bio *bio, vd_blk_t block)
 {
 	struct vdisk_bio *vb = vdisk_bio_data(bio);
 
 	bio_set_dev(bio, pool->data_bdev);
-	bio->bi_iter.bi_sector = (block << pool->block_shift) |
-				 (vb->vsector & (pool->block_sectors - 1));
+	bio->bi_iter.bi_sector = (block << pool->block_shift) | offset_in_block(pool, vb);
 }
 
 static void bio_done(struct bio *bio, blk_status_t status)
@@ -111,7 +122,7 @@ static unsigned int read_run_sectors(struct vdisk *vd, struct bio *bio, int r,
 	struct vdisk_pool *pool = vd->pool;
 	struct vdisk_bio *vb = vdisk_bio_data(bio);
 	unsigned int want = min_t(unsigned int, bio_sectors(bio), VDISK_READ_RUN_MAX_SECTORS);
-	unsigned int len = pool->block_sectors - (vb->vsector & (pool->block_sectors - 1));
+	unsigned int len = first_block_sectors(pool, vb);
 	u64 vblock = vb->vblock;
 	vd_blk_t next;
 	bool excl;
@@ -149,8 +160,7 @@ static int map_read(struct vdisk *vd, struct bio *bio)
 	vb->epoch = vdisk_io_enter(pool);
 	r = vdisk_cache_lookup(vd, vb->vblock, &block, &excl);
 	if (r == -ENOENT)
-		accept_sectors(bio, pool->block_sectors -
-			       (vb->vsector & (pool->block_sectors - 1)));
+		accept_sectors(bio, first_block_sectors(pool, vb));
 	else
 		accept_sectors(bio, read_run_sectors(vd, bio, r, block));
 	/* After the trim: the counters see the bio dm core completes. */
@@ -201,8 +211,7 @@ int vdisk_bio_map(struct vdisk *vd, struct bio *bio)
 	    !(bio->bi_opf & REQ_PREFLUSH)) {
 		if (bio_op(bio) == REQ_OP_READ && !(bio->bi_opf & REQ_FUA))
 			return map_read(vd, bio);
-		accept_sectors(bio, pool->block_sectors -
-			       (vb->vsector & (pool->block_sectors - 1)));
+		accept_sectors(bio, first_block_sectors(pool, vb));
 	}
 	/* Before the bio can complete (its end_io stops the clock). */
 	vdisk_stats_bio_start(vd, bio);
@@ -480,7 +489,7 @@ static void prov_submit_aux(struct vdisk_prov *p, blk_opf_t opf, vd_blk_t block)
 static void prov_merge(struct vdisk_prov *p)
 {
 	struct vdisk_bio *vb = vdisk_bio_data(p->bio);
-	unsigned int off = (vb->vsector & (p->pool->block_sectors - 1)) << SECTOR_SHIFT;
+	unsigned int off = offset_in_block(p->pool, vb) << SECTOR_SHIFT;
 	struct bvec_iter iter;
 	struct bio_vec bv;
 
@@ -590,8 +599,7 @@ static void wz_zero_in_place(struct vdisk_pool *pool, struct bio *bio, vd_blk_t 
 
 	aux = bio_alloc_bioset(pool->data_bdev, nr_pages,
 			       REQ_OP_WRITE | (bio->bi_opf & REQ_FUA), GFP_NOIO, &pool->bs);
-	aux->bi_iter.bi_sector = (block << pool->block_shift) |
-				 (vb->vsector & (pool->block_sectors - 1));
+	aux->bi_iter.bi_sector = (block << pool->block_shift) | offset_in_block(pool, vb);
 	while (len) {
 		n = min_t(unsigned int, len, PAGE_SIZE);
 		__bio_add_page(aux, ZERO_PAGE(0), n, 0);
@@ -658,7 +666,7 @@ static void start_prov(struct vdisk_pool *pool, struct bio *bio, vd_blk_t new_bl
 {
 	struct vdisk_bio *vb = vdisk_bio_data(bio);
 	bool whole = bio_op(bio) == REQ_OP_WRITE &&
-		     !(vb->vsector & (pool->block_sectors - 1)) &&
+		     !offset_in_block(pool, vb) &&
 		     bio_sectors(bio) == pool->block_sectors;
 	unsigned int i, nr_pages = whole ? 0 :
 		DIV_ROUND_UP(pool->block_sectors << SECTOR_SHIFT, PAGE_SIZE);
