@@ -6,7 +6,7 @@
 #   pool_msg POOL WORDS...      dmsetup message POOL 0 WORDS...
 #   pool_field POOL NAME        one pool status field: tid, meta_used,
 #                               meta_total, data_used, data_total, mode,
-#                               reason, needs_check
+#                               reason, needs_check, meta_low_water
 #   vdisk_field VDISK NAME      one vdisk status field: mapped, exclusive,
 #                               shared, reads, writes, discards, flushes
 #   wait_for DESC SECONDS CMD...    retry CMD every 0.2 s until it succeeds
@@ -31,7 +31,8 @@ pool_field() {
 		{ split($5, m, "/"); split($6, d, "/")
 		  v["tid"] = $4; v["meta_used"] = m[1]; v["meta_total"] = m[2]
 		  v["data_used"] = d[1]; v["data_total"] = d[2]
-		  v["mode"] = $7; v["reason"] = $8; v["needs_check"] = $NF
+		  v["mode"] = $7; v["reason"] = $8; v["needs_check"] = $(NF - 1)
+		  v["meta_low_water"] = $NF
 		  print v[f] }'
 }
 

@@ -81,7 +81,7 @@ tap_check "the kernel log says why" \
 dmesg_mark
 make_pool nt "$M3" "$D3" 8 0 no_space_timeout 2 || tap_diag "timeout pool failed"
 tap_check "status shows no_space_timeout 2" \
-	sh -c "dmsetup status nt | grep -q ' 2 no_space_timeout 2 -\$'"
+	sh -c "dmsetup status nt | grep -Eq ' 2 no_space_timeout 2 - [0-9]+\$'"
 pool_msg nt create_vdisk 1 || tap_diag "create_vdisk failed"
 make_vdisk t1 nt 1 16M || tap_diag "vdisk failed"
 tap_check "no_space_timeout 2: writing 6M into 4M fails" \

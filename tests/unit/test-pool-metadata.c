@@ -176,6 +176,96 @@ static int t_transaction_id_abort(void)
 	return expect_clean();
 }
 
+/*
+ * A commit after an abort skips the dropped transaction's number (two on,
+ * so it goes to the slot the dropped commit would have used), names the
+ * previous commit in prev_commit_seq, and the checker accepts the gap; a
+ * block written by the dropped transaction carries a number no later
+ * transaction uses.  Stale-slot detection still works.
+ */
+static int t_abort_skips_txn(void)
+{
+	struct vd_superblock sb;
+	struct vd_pool_usage u;
+	struct vd_check_report rep;
+	unsigned int slots;
+	u64 c0, dropped;
+	vd_blk_t pb;
+	u64 m;
+
+	CHECK_R(vd_pool_create_vdisk(P.pmd, 9030, 800));
+	CHECK_R(vd_pool_commit(P.pmd));
+	CHECK_R(vd_pool_get_usage(P.pmd, &u));
+	c0 = u.commit_seq;
+	CHECK_R(vd_pool_insert_new(P.pmd, 9030, 1, &pb));
+	dropped = c0 + 1;
+	CHECK_R(vd_pool_abort(P.pmd));
+	CHECK(vd_pool_lookup(P.pmd, 9030, 1, &m) == -ENODATA);
+	CHECK_R(vd_pool_insert_new(P.pmd, 9030, 2, &pb));
+	CHECK_R(vd_pool_commit(P.pmd));
+	CHECK_R(vd_pool_get_usage(P.pmd, &u));
+	CHECK(u.commit_seq == dropped + 2);
+	CHECK(VD_SUPERBLOCK_SLOT(u.commit_seq) == VD_SUPERBLOCK_SLOT(dropped));
+	CHECK_R(vd_pool_read_superblock(P.bm, &sb, &slots));
+	CHECK(slots == 3 && le64_to_cpu(sb.commit_seq) == dropped + 2);
+	CHECK(le64_to_cpu(sb.prev_commit_seq) == c0);
+	CHECK(check_dev(&rep) == 0 && rep.nr_errors == 0);
+	/* The next commits are consecutive again. */
+	CHECK_R(vd_pool_insert_new(P.pmd, 9030, 3, &pb));
+	CHECK_R(vd_pool_commit(P.pmd));
+	CHECK_R(vd_pool_get_usage(P.pmd, &u));
+	CHECK(u.commit_seq == dropped + 3);
+	CHECK_R(pt_reopen(&P));
+	CHECK_R(vd_pool_lookup(P.pmd, 9030, 2, &m));
+	return expect_clean();
+}
+
+/*
+ * Allocatable metadata blocks: blocks freed in a transaction are free but
+ * not allocatable before the commit; the commit cost estimate covers what
+ * a commit allocates; needs_check is cleared by a commit.
+ */
+static int t_metadata_allocatable(void)
+{
+	struct vd_pool_usage u0, u;
+	vd_blk_t pb;
+	u64 i, used;
+
+	CHECK_R(vd_pool_create_vdisk(P.pmd, 9040, 1 << 20));
+	for (i = 0; i < 3000; i++)
+		CHECK_R(vd_pool_insert_new(P.pmd, 9040, i * 97 % 20011, &pb));
+	CHECK_R(vd_pool_commit(P.pmd));
+	CHECK_R(vd_pool_get_usage(P.pmd, &u0));
+	CHECK(u0.nr_allocatable_metadata_blocks == u0.nr_free_metadata_blocks);
+	/* Overwrites shadow every leaf: free stays about level, allocatable drops. */
+	for (i = 0; i < 3000; i++)
+		CHECK_R(vd_pool_insert_new(P.pmd, 9040, i * 97 % 20011, &pb));
+	CHECK_R(vd_pool_get_usage(P.pmd, &u));
+	CHECK(u.nr_allocatable_metadata_blocks < u.nr_free_metadata_blocks);
+	used = u0.nr_allocatable_metadata_blocks - u.nr_allocatable_metadata_blocks;
+	CHECK(used > 10);
+	CHECK(u.metadata_commit_cost >= 8);
+	/* What the commit allocates stays within its estimate. */
+	CHECK_R(vd_pool_commit(P.pmd));
+	{
+		struct vd_pool_usage after;
+
+		CHECK_R(vd_pool_get_usage(P.pmd, &after));
+		CHECK(after.nr_allocatable_metadata_blocks == after.nr_free_metadata_blocks);
+		CHECK(u.nr_free_metadata_blocks >= after.nr_free_metadata_blocks);
+		CHECK(u.nr_free_metadata_blocks - after.nr_free_metadata_blocks <=
+		      u.metadata_commit_cost);
+	}
+	CHECK_R(vd_pool_set_needs_check(P.pmd));
+	CHECK_R(vd_pool_commit(P.pmd));
+	CHECK(vd_pool_needs_check(P.pmd));
+	CHECK_R(vd_pool_clear_needs_check(P.pmd));
+	CHECK_R(vd_pool_commit(P.pmd));
+	CHECK_R(pt_reopen(&P));
+	CHECK(!vd_pool_needs_check(P.pmd));
+	return expect_clean();
+}
+
 static int t_metadata_snap(void)
 {
 	struct vd_check_report rep;
@@ -765,7 +855,7 @@ int main(int argc, char **argv)
 	if (argc > 1)
 		nr_fill = strtoull(argv[1], NULL, 0);
 	kshim_verbose = -1;	/* refused operations log errors on purpose */
-	tap_plan(16);
+	tap_plan(18);
 	tap_ok(!t_format_open(), "format: empty pool, usage numbers, checks clean");
 	tap_ok(!t_vdisk_and_mappings(), "create vdisk, insert/overwrite/lookup/remove, errors");
 	tap_ok(!t_snapshot_delete_reclaim(),
@@ -784,6 +874,9 @@ int main(int argc, char **argv)
 	       "sharing census: snapshot, first overwrite, discard, pending deletion and partial reclaim, held metadata snapshot");
 	tap_ok(!t_census_steps(),
 	       "sharing census in steps: equals one pass for any step size, exact with new mappings between steps");
+	tap_ok(!t_abort_skips_txn(), "abort: the next commit skips the dropped number, prev_commit_seq, checks clean");
+	tap_ok(!t_metadata_allocatable(),
+	       "allocatable metadata excludes blocks freed in the transaction; commit within its cost; needs_check cleared");
 	pt_destroy(&P);
 	tap_ok(!measure(&fr), "fill %llu blocks sequentially and randomly, snapshot, first overwrite",
 	       (unsigned long long)nr_fill);

@@ -13,6 +13,7 @@
 
 #include "vd-bm-user.h"
 #include "vd-check.h"
+#include "vd-pool-metadata.h"
 
 extern int kshim_verbose;
 
@@ -21,16 +22,23 @@ static int quiet, json, nr_json_msgs;
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: vdisk-check <metadata device or file> [--use-metadata-snap] [-q] [--json]\n"
+		"Usage: vdisk-check <metadata device or file> [--use-metadata-snap]\n"
+		"                   [--clear-needs-check-flag] [-q] [--json]\n"
 		"\n"
 		"Check dm-vdisk pool metadata: checksums, magic and location of every block,\n"
 		"key order and ranges, node fill, depth, value sizes, vdisk details and\n"
 		"snapshot lineage, pending deletions; rebuild every reference count and\n"
-		"compare it with the metadata and data space maps.  Read only.\n"
+		"compare it with the metadata and data space maps.  Read only, unless\n"
+		"--clear-needs-check-flag is given.\n"
 		"\n"
 		"  --use-metadata-snap  check the held metadata snapshot (of a live pool)\n"
 		"                       instead of the current metadata; reference counts\n"
 		"                       are not compared in this mode\n"
+		"  --clear-needs-check-flag\n"
+		"                       if the check is clean, clear the pool's needs_check\n"
+		"                       flag (set after a metadata error; the pool stays\n"
+		"                       read-only while it is set) with one commit; an\n"
+		"                       inactive pool only\n"
 		"  -q, --quiet          print nothing, only set the exit status\n"
 		"  --json               print the report as JSON\n"
 		"  -h, --help           this text\n"
@@ -68,10 +76,33 @@ static void msg(void *context, enum vd_check_level level, const char *text)
 	printf("%s: %s\n", names[level], text);
 }
 
+/* The check was clean: clear needs_check in one commit (nothing else changes). */
+static int clear_needs_check(struct vd_block_manager *bm)
+{
+	struct vd_pool_metadata *pmd;
+	int r;
+
+	r = vd_pool_open(bm, 0, &pmd);
+	if (r)
+		return r;
+	if (!vd_pool_needs_check(pmd)) {
+		vd_pool_close(pmd);
+		return 0;
+	}
+	r = vd_pool_clear_needs_check(pmd);
+	if (!r)
+		r = vd_pool_commit(pmd);
+	vd_pool_close(pmd);
+	if (!r && !quiet && !json)
+		printf("needs_check flag cleared\n");
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "use-metadata-snap", no_argument, NULL, 's' },
+		{ "clear-needs-check-flag", no_argument, NULL, 'c' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
@@ -80,6 +111,7 @@ int main(int argc, char **argv)
 	struct vd_check_report rep = { .msg = msg };
 	struct vd_block_manager *bm;
 	unsigned int flags = 0;
+	int clear_flag = 0;
 	struct vd_dev *dev;
 	int c, r;
 
@@ -87,6 +119,9 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 's':
 			flags |= VD_CHECK_USE_METADATA_SNAP;
+			break;
+		case 'c':
+			clear_flag = 1;
 			break;
 		case 'q':
 			quiet = 1;
@@ -102,13 +137,13 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc - 1) {
+	if (optind != argc - 1 || (clear_flag && (flags & VD_CHECK_USE_METADATA_SNAP))) {
 		usage(stderr);
 		return 2;
 	}
 	if (quiet || json)
 		kshim_verbose = -1;	/* block-level details go to stderr otherwise */
-	dev = vd_dev_open_file(argv[optind], 0);
+	dev = vd_dev_open_file(argv[optind], clear_flag);
 	if (!dev) {
 		fprintf(stderr, "vdisk-check: cannot open '%s': %s\n", argv[optind], strerror(errno));
 		return 2;
@@ -121,6 +156,8 @@ int main(int argc, char **argv)
 	if (json && !quiet)
 		printf("{\n  \"device\": "), json_str(argv[optind]), printf(",\n  \"messages\": [");
 	r = vd_check(bm, flags, &rep);
+	if (!r && clear_flag && !rep.nr_errors)
+		r = clear_needs_check(bm);
 	vd_bm_destroy(bm);
 	vd_dev_close(dev);
 	if (r) {

@@ -25,6 +25,8 @@ static const char *event_name(uint32_t e)
 		return "vdisk_deleted";
 	case VDISK_EVENT_SPACE_RECLAIMED:
 		return "space_reclaimed";
+	case VDISK_EVENT_METADATA_LOW_WATER:
+		return "metadata_low_water";
 	default:
 		return "unknown";
 	}
@@ -102,8 +104,13 @@ static int on_event(struct nlattr **tb, uint8_t cmd, void *arg)
 		if (tb[VDISK_ATTR_POOL_DATA_FREE])
 			printf(" data_free_blocks=%llu",
 			       (unsigned long long)u64_of(tb[VDISK_ATTR_POOL_DATA_FREE]));
+		if (tb[VDISK_ATTR_POOL_META_FREE])
+			printf(" metadata_free_blocks=%llu",
+			       (unsigned long long)u64_of(tb[VDISK_ATTR_POOL_META_FREE]));
 		if (ev == VDISK_EVENT_LOW_WATER)
 			printf(" (grow the data device or delete snapshots)");
+		if (ev == VDISK_EVENT_METADATA_LOW_WATER)
+			printf(" (grow the metadata device)");
 		printf("\n");
 		fflush(stdout);
 	}

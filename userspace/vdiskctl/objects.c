@@ -20,6 +20,8 @@ const char *vc_pool_mode_name(uint8_t mode)
 		return "rw";
 	case VDISK_POOL_MODE_OUT_OF_DATA_SPACE:
 		return "out_of_data_space";
+	case VDISK_POOL_MODE_OUT_OF_METADATA_SPACE:
+		return "out_of_metadata_space";
 	case VDISK_POOL_MODE_RO:
 		return "ro";
 	case VDISK_POOL_MODE_FAIL:

@@ -540,6 +540,9 @@ static int pool_status(int argc, char **argv)
 	if (p.mode == VDISK_POOL_MODE_OUT_OF_DATA_SPACE)
 		printf("pool '%s' is out of data space: grow the data device or delete snapshots\n",
 		       p.name);
+	if (p.mode == VDISK_POOL_MODE_OUT_OF_METADATA_SPACE)
+		printf("pool '%s' is out of metadata space: grow the metadata device (writes to new blocks wait)\n",
+		       p.name);
 out:
 	free(v);
 	vc_nl_close(nl);

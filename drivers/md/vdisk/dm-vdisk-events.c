@@ -86,6 +86,22 @@ void vdisk_event_low_water(struct vdisk_pool *pool, u64 free_blocks)
 		vdisk_event_send(skb, hdr);
 }
 
+void vdisk_event_metadata_low_water(struct vdisk_pool *pool, u64 free_blocks)
+{
+	struct sk_buff *skb;
+	void *hdr;
+
+	skb = vdisk_event_new(pool, VDISK_EVENT_METADATA_LOW_WATER, &hdr);
+	if (!skb)
+		return;
+	if (nla_put_u64_64bit(skb, VDISK_ATTR_POOL_META_FREE, free_blocks, VDISK_ATTR_PAD) ||
+	    nla_put_u64_64bit(skb, VDISK_ATTR_POOL_META_LOW_WATER, pool->meta_low_water,
+			      VDISK_ATTR_PAD))
+		vdisk_event_put_failed(pool, skb);
+	else
+		vdisk_event_send(skb, hdr);
+}
+
 void vdisk_event_pool_mode(struct vdisk_pool *pool, enum vdisk_pool_mode mode,
 			   const char *reason)
 {

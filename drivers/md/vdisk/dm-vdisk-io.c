@@ -38,9 +38,12 @@
 
 #include <linux/blkdev.h>
 #include <linux/highmem.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 
 #define VDISK_DISCARD_STEP 1024	/* blocks unmapped per worker step */
+/* Metadata updates one discard step may need (a few leaves and a rebalance). */
+#define VDISK_DISCARD_METADATA 8
 /*
  * Metadata nodes per reclaim step.  Small: a deferred read waits for the
  * current step (Documentation/performance.md, cause 6).
@@ -61,6 +64,13 @@ struct vdisk_prov {
 	unsigned int nr_pages;		/* merge buffer; 0 = whole-block write */
 	struct page *pages[];
 };
+
+size_t vdisk_prov_size(struct vdisk_pool *pool)
+{
+	struct vdisk_prov *p;
+
+	return struct_size(p, pages, vdisk_block_pages(pool));
+}
 
 void vdisk_defer_bio(struct vdisk_pool *pool, struct bio *bio)
 {
@@ -261,6 +271,15 @@ int vdisk_bio_map(struct vdisk *vd, struct bio *bio)
 	return DM_MAPIO_SUBMITTED;
 }
 
+/* Pairs with the smp_wmb() in vdisk_pool_metadata_error(). */
+static bool fua_must_wait(struct vdisk_pool *pool)
+{
+	if (READ_ONCE(pool->dirty))
+		return true;
+	smp_rmb();	/* dirty before dropped_changes: see vdisk_pool_metadata_error() */
+	return READ_ONCE(pool->dropped_changes);
+}
+
 int vdisk_bio_end_io(struct vdisk *vd, struct bio *bio, blk_status_t *error)
 {
 	struct vdisk_pool *pool = vd->pool;
@@ -273,9 +292,11 @@ int vdisk_bio_end_io(struct vdisk *vd, struct bio *bio, blk_status_t *error)
 	}
 	/*
 	 * A FUA write to an existing mapping is durable once the commit that
-	 * covers that mapping is; hold its completion until then.
+	 * covers that mapping is; hold its completion until then.  If a
+	 * rollback dropped that mapping (dirty is cleared, dropped_changes set
+	 * first: vdisk_pool_metadata_error()), the worker fails it.
 	 */
-	if (vb->commit_before_endio && !*error && READ_ONCE(pool->dirty)) {
+	if (vb->commit_before_endio && !*error && fua_must_wait(pool)) {
 		spin_lock_irqsave(&pool->lock, flags);
 		bio_list_add(&pool->commit_waiters, bio);
 		spin_unlock_irqrestore(&pool->lock, flags);
@@ -351,17 +372,46 @@ static void process_read(struct vdisk_pool *pool, struct bio *bio)
 
 /* ---------------- worker: out of data space ---------------- */
 
-static void no_space(struct vdisk_pool *pool, struct bio *bio)
+/*
+ * A write whose vdisk is being suspended does not wait for space, or the
+ * suspend would wait with it: with --noflush dm core takes it back and
+ * resubmits it after the resume; a plain suspend, which must complete
+ * every bio, fails it.  True if @bio was completed.
+ */
+static bool no_space_suspending(struct bio *bio)
+{
+	struct vdisk *vd = vdisk_bio_data(bio)->vd;
+	int state = READ_ONCE(vd->suspending);
+
+	if (!state)
+		return false;
+	bio_done(bio, state == VDISK_SUSPENDING_NOFLUSH ? BLK_STS_DM_REQUEUE : BLK_STS_NOSPC);
+	return true;
+}
+
+/*
+ * No data (or metadata) space for @bio's new block: fail it or queue it
+ * until space is added (vdisk_requeue_no_space()), a timeout, a suspend of
+ * its vdisk (vdisk_requeue_vdisk_no_space()) or the pool going read-only.
+ */
+static void no_space(struct vdisk_pool *pool, struct bio *bio, enum vdisk_pool_mode mode)
 {
 	unsigned long flags, timeout;
 
-	vdisk_pool_set_mode(pool, VDISK_MODE_OUT_OF_DATA_SPACE,
-			    pool->features.error_if_no_space ? "error_if_no_space" :
-			    "queueing_writes");
+	down_write(&pool->md_lock);
+	vdisk_pool_set_mode(pool, mode, pool->features.error_if_no_space ?
+			    "error_if_no_space" : "queueing_writes");
+	up_write(&pool->md_lock);
+	if (READ_ONCE(pool->mode) >= VDISK_MODE_RO) {
+		bio_io_error(bio);
+		return;
+	}
 	if (pool->features.error_if_no_space || READ_ONCE(pool->no_space_errors)) {
 		bio_done(bio, BLK_STS_NOSPC);
 		return;
 	}
+	if (no_space_suspending(bio))
+		return;
 	spin_lock_irqsave(&pool->lock, flags);
 	bio_list_add(&pool->retry_on_resize, bio);
 	spin_unlock_irqrestore(&pool->lock, flags);
@@ -402,6 +452,44 @@ void vdisk_no_space_timeout(struct work_struct *ws)
 		bio_done(bio, BLK_STS_NOSPC);
 }
 
+/*
+ * Hand back the writes of @vd waiting for space (see no_space_suspending()):
+ * its presuspend, after setting vd->suspending, so that none is queued
+ * after this.
+ */
+void vdisk_suspend_no_space(struct vdisk *vd)
+{
+	struct vdisk_pool *pool = vd->pool;
+	struct bio_list all, mine;
+	struct bio *bio;
+	unsigned long flags;
+
+	bio_list_init(&mine);
+	spin_lock_irqsave(&pool->lock, flags);
+	all = pool->retry_on_resize;
+	bio_list_init(&pool->retry_on_resize);
+	while ((bio = bio_list_pop(&all))) {
+		if (vdisk_bio_data(bio)->vd == vd)
+			bio_list_add(&mine, bio);
+		else
+			bio_list_add(&pool->retry_on_resize, bio);
+	}
+	spin_unlock_irqrestore(&pool->lock, flags);
+	while ((bio = bio_list_pop(&mine)))
+		no_space_suspending(bio);
+}
+
+/* The pool went read-only or failed: writes waiting for space fail now. */
+void vdisk_fail_no_space(struct vdisk_pool *pool)
+{
+	struct bio_list bios;
+	struct bio *bio;
+
+	take_pool_bios(pool, &pool->retry_on_resize, &bios);
+	while ((bio = bio_list_pop(&bios)))
+		bio_io_error(bio);
+}
+
 /* Space was added (or freed): retry the writes that waited for it. */
 void vdisk_requeue_no_space(struct vdisk_pool *pool)
 {
@@ -415,6 +503,22 @@ void vdisk_requeue_no_space(struct vdisk_pool *pool)
 	bio_list_merge(&pool->deferred_bios, &bios);
 	spin_unlock_irqrestore(&pool->lock, flags);
 	vdisk_pool_wake(pool);
+}
+
+/*
+ * Not enough metadata space for a new mapping (the worker, @bio holds no
+ * cell).  A commit makes the blocks the transaction shadowed reusable: if
+ * there is anything to commit, hold @bio for it (the commit gate) and try
+ * again after it; otherwise the pool is out of metadata space.
+ */
+static void metadata_short(struct vdisk_pool *pool, struct bio *bio)
+{
+	if (READ_ONCE(pool->dirty) || pool->nr_prov) {
+		pool->commit_gate = true;
+		bio_list_add(&pool->held_bios, bio);
+		return;
+	}
+	no_space(pool, bio, VDISK_MODE_OUT_OF_METADATA_SPACE);
 }
 
 /* ---------------- worker: writes ---------------- */
@@ -459,14 +563,48 @@ static void prov_aux_endio(struct bio *aux)
 	prov_queue(p);
 }
 
+/*
+ * Provisioning state and merge pages come from the pool's mempools
+ * (vdisk_pool_create()), never failing a guest's write for lack of memory.
+ * The worker must not wait on them (it is what returns their elements), so
+ * it takes them without sleeping, and a write that gets none waits on
+ * pool->prov_wait with its new block until a prov is freed.
+ */
 static void prov_free(struct vdisk_prov *p)
 {
+	struct vdisk_pool *pool = p->pool;
 	unsigned int i;
 
 	for (i = 0; i < p->nr_pages; i++)
 		if (p->pages[i])
-			__free_page(p->pages[i]);
-	kfree(p);
+			mempool_free(p->pages[i], &pool->page_pool);
+	mempool_free(p, &pool->prov_pool);
+	if (!bio_list_empty(&pool->prov_wait))
+		vdisk_pool_wake(pool);
+}
+
+static struct vdisk_prov *prov_alloc(struct vdisk_pool *pool, unsigned int nr_pages, bool zero)
+{
+	const gfp_t gfp = GFP_NOWAIT | __GFP_NOWARN;
+	struct vdisk_prov *p = mempool_alloc(&pool->prov_pool, gfp);
+	unsigned int i;
+
+	if (!p)
+		return NULL;
+	memset(p, 0, struct_size(p, pages, 0));
+	p->pool = pool;
+	for (i = 0; i < nr_pages; i++) {
+		p->pages[i] = mempool_alloc(&pool->page_pool, gfp);
+		if (!p->pages[i]) {
+			p->nr_pages = i;
+			prov_free(p);
+			return NULL;
+		}
+		if (zero)
+			clear_highpage(p->pages[i]);
+	}
+	p->nr_pages = nr_pages;
+	return p;
 }
 
 static void prov_submit_aux(struct vdisk_prov *p, blk_opf_t opf, vd_blk_t block)
@@ -668,19 +806,22 @@ static void start_prov(struct vdisk_pool *pool, struct bio *bio, vd_blk_t new_bl
 	bool whole = bio_op(bio) == REQ_OP_WRITE &&
 		     !offset_in_block(pool, vb) &&
 		     bio_sectors(bio) == pool->block_sectors;
-	unsigned int i, nr_pages = whole ? 0 :
-		DIV_ROUND_UP(pool->block_sectors << SECTOR_SHIFT, PAGE_SIZE);
+	unsigned int nr_pages = whole ? 0 : vdisk_block_pages(pool);
 	struct vdisk_prov *p;
 
-	p = kzalloc(struct_size(p, pages, nr_pages), GFP_NOIO);
-	if (!p)
-		goto nomem;
-	p->pool = pool;
+	p = prov_alloc(pool, nr_pages, !has_old);
+	if (!p) {
+		/* Again once a prov is freed (process_prov_wait()). */
+		vb->new_block = new_block;
+		vb->old_block = old_block;
+		vb->has_old = has_old;
+		bio_list_add(&pool->prov_wait, bio);
+		return;
+	}
 	p->bio = bio;
 	p->new_block = new_block;
 	p->old_block = old_block;
 	p->has_old = has_old;
-	p->nr_pages = nr_pages;
 
 	if (whole) {
 		/* The bio itself fills the new block: nothing to copy. */
@@ -697,12 +838,9 @@ static void start_prov(struct vdisk_pool *pool, struct bio *bio, vd_blk_t new_bl
 		dm_submit_bio_remap(bio, NULL);
 		return;
 	}
-	for (i = 0; i < nr_pages; i++) {
-		p->pages[i] = alloc_page(GFP_NOIO | (has_old ? 0 : __GFP_ZERO));
-		if (!p->pages[i])
-			goto nomem;
-	}
 	if (has_old) {
+		/* Fast-path writes to the old block that a dropped cache let go. */
+		vdisk_pool_cow_barrier(pool);
 		/* Copy only this block: read it, merge the bio in, write. */
 		p->reading = true;
 		p->epoch = vdisk_io_enter(pool);
@@ -710,15 +848,6 @@ static void start_prov(struct vdisk_pool *pool, struct bio *bio, vd_blk_t new_bl
 	} else {
 		prov_write_merged(p);
 	}
-	return;
-nomem:
-	if (p)
-		prov_free(p);
-	release_block(pool, new_block);
-	pool->nr_prov--;
-	vdisk_cell_unlock(pool, vb->vd, vb->vblock);
-	vb->holds_cell = false;
-	bio_done(bio, BLK_STS_RESOURCE);
 }
 
 static void issue_direct(struct vdisk_pool *pool, struct bio *bio, vd_blk_t block)
@@ -806,12 +935,20 @@ static void process_write(struct vdisk_pool *pool, struct bio *bio)
 		wz_next(pool, bio);
 		return;
 	}
+	if (!vdisk_pool_metadata_room(pool, 1, false)) {
+		/* See "metadata space" in dm-vdisk-pool.c. */
+		up_write(&pool->md_lock);
+		vdisk_cell_unlock(pool, vd, vb->vblock);
+		vb->holds_cell = false;
+		metadata_short(pool, bio);
+		return;
+	}
 	r = vd_pool_alloc_data_block(pool->pmd, &new_block);
 	if (r == -ENOSPC) {
 		up_write(&pool->md_lock);
 		vdisk_cell_unlock(pool, vd, vb->vblock);
 		vb->holds_cell = false;
-		no_space(pool, bio);
+		no_space(pool, bio, VDISK_MODE_OUT_OF_DATA_SPACE);
 		return;
 	}
 	if (r)
@@ -861,6 +998,11 @@ static void process_discard(struct vdisk_pool *pool, struct bio *bio)
 	}
 	step_end = min(end, vb->discard_pos + VDISK_DISCARD_STEP);
 	down_write(&pool->md_lock);
+	if (!vdisk_pool_metadata_room(pool, VDISK_DISCARD_METADATA, false)) {
+		up_write(&pool->md_lock);
+		metadata_short(pool, bio);
+		return;
+	}
 	if (pool->mode < VDISK_MODE_RO) {
 		/* Forget the cached mappings before the blocks can be freed. */
 		vdisk_cache_forget(vd, vb->discard_pos, step_end);
@@ -960,6 +1102,20 @@ static void process_passdown_held(struct vdisk_pool *pool)
 	}
 }
 
+/* Writes that found the mempools empty: try again (see prov_free()). */
+static void process_prov_wait(struct vdisk_pool *pool)
+{
+	struct bio_list bios = pool->prov_wait;
+	struct vdisk_bio *vb;
+	struct bio *bio;
+
+	bio_list_init(&pool->prov_wait);
+	while ((bio = bio_list_pop(&bios))) {
+		vb = vdisk_bio_data(bio);
+		start_prov(pool, bio, vb->new_block, vb->has_old, vb->old_block);
+	}
+}
+
 static void process_deferred(struct vdisk_pool *pool)
 {
 	struct bio_list bios;
@@ -997,6 +1153,12 @@ static void do_reclaim(struct vdisk_pool *pool)
 	int r;
 
 	down_write(&pool->md_lock);
+	/* Reclaim frees metadata too: it may use the reserve, not more. */
+	if (pool->mode < VDISK_MODE_RO &&
+	    !vdisk_pool_metadata_room(pool, VDISK_RECLAIM_BUDGET, true)) {
+		up_write(&pool->md_lock);
+		return;	/* again after the next commit, or once space is added */
+	}
 	if (pool->mode < VDISK_MODE_RO) {
 		freed = pool->data_blocks_freed;
 		r = vd_pool_reclaim(pool->pmd, VDISK_RECLAIM_BUDGET, &more);
@@ -1062,7 +1224,8 @@ static bool commit_wanted(struct vdisk_pool *pool)
 	wanted = !bio_list_empty(&pool->commit_waiters) || !list_empty(&pool->commit_reqs);
 	spin_unlock_irq(&pool->lock);
 	return wanted || !bio_list_empty(&pool->flush_bios) ||
-	       (READ_ONCE(pool->dirty) && time_after_eq(jiffies, pool->last_commit + HZ));
+	       (READ_ONCE(pool->dirty) && !READ_ONCE(pool->suspended) &&
+		time_after_eq(jiffies, pool->last_commit + HZ));
 }
 
 /* Commit with no allocation in flight, then let everything waiting go on. */
@@ -1070,6 +1233,7 @@ static void worker_commit(struct vdisk_pool *pool)
 {
 	bool was_oos = READ_ONCE(pool->freed_since_commit) &&
 		       READ_ONCE(pool->mode) == VDISK_MODE_OUT_OF_DATA_SPACE;
+	bool requeue = false;
 	struct bio *bio;
 	int r;
 
@@ -1094,22 +1258,42 @@ static void worker_commit(struct vdisk_pool *pool)
 		vdisk_pool_set_mode(pool, VDISK_MODE_RW, NULL);
 		up_write(&pool->md_lock);
 		vdisk_requeue_no_space(pool);
+	} else if (!r && READ_ONCE(pool->mode) == VDISK_MODE_OUT_OF_METADATA_SPACE) {
+		/* Reclaim or discards may have freed enough metadata. */
+		down_write(&pool->md_lock);
+		if (vdisk_pool_metadata_room(pool, 1, false)) {
+			vdisk_pool_set_mode(pool, VDISK_MODE_RW, NULL);
+			requeue = true;
+		}
+		up_write(&pool->md_lock);
+		if (requeue)
+			vdisk_requeue_no_space(pool);
 	}
 }
 
+/*
+ * The worker allocates (metadata layer, bios, merge buffers) while writes
+ * wait for it: a NOIO scope keeps reclaim from waiting for those writes.
+ */
 void vdisk_pool_do_work(struct work_struct *ws)
 {
 	struct vdisk_pool *pool = container_of(ws, struct vdisk_pool, worker);
+	unsigned int noio = memalloc_noio_save();
 
 	process_prepared(pool);
+	if (!bio_list_empty(&pool->prov_wait))
+		process_prov_wait(pool);
 	if (!bio_list_empty(&pool->passdown_held))
 		process_passdown_held(pool);
 	process_deferred(pool);
-	if (READ_ONCE(pool->reclaim_pending) && !READ_ONCE(pool->stopping))
+	/* A suspended pool device pauses reclaim (and periodic commits). */
+	if (READ_ONCE(pool->reclaim_pending) && !READ_ONCE(pool->stopping) &&
+	    !READ_ONCE(pool->suspended))
 		do_reclaim(pool);
 	if (pool->commit_gate || commit_wanted(pool)) {
 		pool->commit_gate = true;
 		if (!pool->nr_prov)
 			worker_commit(pool);
 	}
+	memalloc_noio_restore(noio);
 }

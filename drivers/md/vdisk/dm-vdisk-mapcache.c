@@ -27,7 +27,12 @@
  *   - unmapping (discard) replaces the entries before the blocks can be
  *     freed by a commit.
  * The cache is bounded: past VDISK_CACHE_MAX_ENTRIES it is simply dropped
- * and refilled on demand.
+ * and refilled on demand.  A dropped entry may have been "exclusive" for a
+ * fast-path write still in flight; refilled from the metadata it is not
+ * (excl is only known for blocks the worker just allocated), so the next
+ * write to that block takes copy-on-write, which must not read the old
+ * block before those writes completed: vdisk_cache_drop() raises the
+ * pool's copy-on-write barrier (dm-vdisk-pool.c).
  */
 #include "dm-vdisk.h"
 
@@ -42,10 +47,17 @@ void vdisk_cache_init(struct vdisk *vd)
 	atomic_long_set(&vd->cache_entries, 0);
 }
 
+/*
+ * Forget every entry (md_lock held exclusive, or @vd not in use yet).  The
+ * entries may have said "exclusive" to fast-path writes still in flight:
+ * the next copy-on-write waits for them (vdisk_pool_cow_barrier()).
+ */
 void vdisk_cache_drop(struct vdisk *vd)
 {
 	xa_destroy(&vd->cache);
 	atomic_long_set(&vd->cache_entries, 0);
+	if (vd->pool)
+		WRITE_ONCE(vd->pool->cow_barrier, true);
 }
 
 int vdisk_cache_lookup(struct vdisk *vd, u64 vblock, vd_blk_t *block, bool *excl)

@@ -15,6 +15,7 @@
  */
 #include "dm-vdisk.h"
 
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 
 #define VDISK_MAX_GROUP_SNAP 64
@@ -49,16 +50,6 @@ static struct vdisk *find_active(struct vdisk_pool *pool, u64 id)
 	return NULL;
 }
 
-/* The origins' exclusive hints become false once a snapshot shares them. */
-static void snapshot_taken(struct vdisk_pool *pool, u64 origin)
-{
-	struct vdisk *vd;
-
-	list_for_each_entry(vd, &pool->vdisks, list)
-		if (vd->id == origin)
-			vdisk_cache_drop(vd);
-}
-
 /*
  * Errors the metadata layer returns after validating its arguments, with
  * nothing changed.  Anything else may have left the transaction half done.
@@ -69,7 +60,7 @@ static bool is_refusal(int r)
 	       r == -EBUSY || r == -EROFS;
 }
 
-static int group_snap(struct vdisk_pool *pool, unsigned int argc, char **argv)
+static int group_snap(struct vdisk_pool *pool, unsigned int argc, char **argv, bool *refused)
 {
 	struct vd_pool_snap_pair *pairs;
 	unsigned int i, j;
@@ -80,9 +71,12 @@ static int group_snap(struct vdisk_pool *pool, unsigned int argc, char **argv)
 		      VDISK_MAX_GROUP_SNAP);
 		return -EINVAL;
 	}
-	pairs = kcalloc(argc - 1, sizeof(*pairs), GFP_KERNEL);
-	if (!pairs)
+	pairs = kcalloc(argc - 1, sizeof(*pairs), GFP_NOIO);
+	if (!pairs) {
+		DMERR("create_group_snap: out of memory");
+		*refused = true;
 		return -ENOMEM;
+	}
 	for (i = 1; i < argc && !r; i++) {
 		char *colon = strchr(argv[i], ':');
 
@@ -109,15 +103,18 @@ static int group_snap(struct vdisk_pool *pool, unsigned int argc, char **argv)
 		r = vd_pool_create_snaps(pool->pmd, pairs, argc - 1);
 		if (!r) {
 			for (i = 0; i < argc - 1; i++)
-				snapshot_taken(pool, pairs[i].origin_id);
+				vdisk_pool_forget_vdisk(pool, pairs[i].origin_id);
 		}
 	}
 	kfree(pairs);
 	return r;
 }
 
-/* Called with md_lock held exclusive. */
-static int dispatch(struct vdisk_pool *pool, unsigned int argc, char **argv)
+/*
+ * Called with md_lock held exclusive.  *refused is set for a failure before
+ * anything changed that is_refusal() cannot tell from its errno (ENOMEM).
+ */
+static int dispatch(struct vdisk_pool *pool, unsigned int argc, char **argv, bool *refused)
 {
 	const char *m = argv[0];
 	u64 a, b;
@@ -142,7 +139,7 @@ static int dispatch(struct vdisk_pool *pool, unsigned int argc, char **argv)
 		if (!r)
 			r = vd_pool_create_snap(pool->pmd, a, b);
 		if (!r)
-			snapshot_taken(pool, b);
+			vdisk_pool_forget_vdisk(pool, b);
 		else if (r == -EEXIST)
 			DMERR("create_snap: vdisk %llu already exists", a);
 		else if (r == -ENOENT || r == -ENODATA)
@@ -150,7 +147,7 @@ static int dispatch(struct vdisk_pool *pool, unsigned int argc, char **argv)
 		return r;
 	}
 	if (!strcasecmp(m, "create_group_snap"))
-		return group_snap(pool, argc, argv);
+		return group_snap(pool, argc, argv, refused);
 	if (!strcasecmp(m, "delete")) {
 		r = check_argc(m, argc, 2, "delete <id>");
 		if (!r)
@@ -199,9 +196,9 @@ static int dispatch(struct vdisk_pool *pool, unsigned int argc, char **argv)
 	return -EINVAL;
 }
 
-int vdisk_pool_message(struct vdisk_pool *pool, unsigned int argc, char **argv,
-		       char *result, unsigned int maxlen)
+static int vdisk_pool_message_noio(struct vdisk_pool *pool, unsigned int argc, char **argv)
 {
+	bool refused = false;
 	int r;
 
 	if (!argc)
@@ -214,10 +211,18 @@ int vdisk_pool_message(struct vdisk_pool *pool, unsigned int argc, char **argv,
 		up_write(&pool->md_lock);
 		return -EROFS;
 	}
-	r = dispatch(pool, argc, argv);
+	/* A delete frees metadata: it may use the reserve (dm-vdisk-pool.c). */
+	if (!vdisk_pool_metadata_room(pool, VDISK_MESSAGE_METADATA,
+				      !strcasecmp(argv[0], "delete"))) {
+		DMERR("pool %s: metadata space low: message '%s' refused, nothing changed",
+		      dm_device_name(pool->md), argv[0]);
+		up_write(&pool->md_lock);
+		return -ENOSPC;
+	}
+	r = dispatch(pool, argc, argv, &refused);
 	if (!r)
 		pool->dirty = true;
-	else if (is_refusal(r))
+	else if (refused || is_refusal(r))
 		DMERR("pool %s: message '%s' refused (%d): nothing changed",
 		      dm_device_name(pool->md), argv[0], r);
 	else
@@ -230,5 +235,16 @@ int vdisk_pool_message(struct vdisk_pool *pool, unsigned int argc, char **argv,
 		if (!r && !strcasecmp(argv[0], "delete"))
 			vdisk_pool_start_reclaim(pool);
 	}
+	return r;
+}
+
+/* Under md_lock the pool's writes wait: no allocation may wait for them. */
+int vdisk_pool_message(struct vdisk_pool *pool, unsigned int argc, char **argv,
+		       char *result, unsigned int maxlen)
+{
+	unsigned int noio = memalloc_noio_save();
+	int r = vdisk_pool_message_noio(pool, argc, argv);
+
+	memalloc_noio_restore(noio);
 	return r;
 }

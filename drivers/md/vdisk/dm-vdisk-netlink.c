@@ -34,6 +34,8 @@
  */
 #include "dm-vdisk.h"
 
+#include <linux/sched/mm.h>
+
 #include <linux/dm-ioctl.h>
 #include <linux/kdev_t.h>
 #include <linux/module.h>
@@ -143,11 +145,26 @@ static int vdnl_check_version(u8 version, struct netlink_ext_ack *extack)
 	return -EPROTONOSUPPORT;
 }
 
-/* Every doit: the version first (dumps check it in their first part). */
+/*
+ * Every doit: the version first (dumps check it in their first part).  A
+ * handler may allocate while holding md_lock, which the pool's own I/O
+ * path needs: the whole handler runs in a NOIO scope (restored in
+ * vdnl_post_doit()), so reclaim never waits for this pool's I/O.
+ */
 static int vdnl_pre_doit(const struct genl_ops *ops, struct sk_buff *skb,
 			 struct genl_info *info)
 {
-	return vdnl_check_version(info->genlhdr->version, info->extack);
+	int r = vdnl_check_version(info->genlhdr->version, info->extack);
+
+	if (!r)
+		info->user_ptr[0] = (void *)(unsigned long)memalloc_noio_save();
+	return r;
+}
+
+static void vdnl_post_doit(const struct genl_ops *ops, struct sk_buff *skb,
+			   struct genl_info *info)
+{
+	memalloc_noio_restore((unsigned int)(unsigned long)info->user_ptr[0]);
 }
 
 void *vdisk_genlmsg_put(struct sk_buff *skb, u32 portid, u32 seq, int flags, u8 cmd)
@@ -235,7 +252,7 @@ static int vdnl_pool_from_attrs(struct nlattr **attrs, struct netlink_ext_ack *e
 }
 
 /* Metadata changes need a pool that is not read-only or failed (md_lock held). */
-static int vdnl_writable(struct vdisk_pool *pool, struct netlink_ext_ack *extack)
+static int vdnl_writable(struct vdisk_pool *pool, bool frees, struct netlink_ext_ack *extack)
 {
 	if (pool->mode == VDISK_MODE_FAIL) {
 		NL_SET_ERR_MSG(extack,
@@ -247,6 +264,12 @@ static int vdnl_writable(struct vdisk_pool *pool, struct netlink_ext_ack *extack
 			       "the pool is read-only and refuses metadata changes: its status line says why (see the kernel log)");
 		return -EROFS;
 	}
+	/* A delete frees metadata: it may use the reserve (dm-vdisk-pool.c). */
+	if (!vdisk_pool_metadata_room(pool, VDISK_MESSAGE_METADATA, frees)) {
+		NL_SET_ERR_MSG(extack,
+			       "the pool is short of metadata space: grow the metadata device (or delete vdisks with the dm message)");
+		return -ENOSPC;
+	}
 	return 0;
 }
 
@@ -257,6 +280,8 @@ u8 vdisk_netlink_pool_mode(enum vdisk_pool_mode mode)
 		return VDISK_POOL_MODE_RW;
 	case VDISK_MODE_OUT_OF_DATA_SPACE:
 		return VDISK_POOL_MODE_OUT_OF_DATA_SPACE;
+	case VDISK_MODE_OUT_OF_METADATA_SPACE:
+		return VDISK_POOL_MODE_OUT_OF_METADATA_SPACE;
 	case VDISK_MODE_RO:
 		return VDISK_POOL_MODE_RO;
 	case VDISK_MODE_FAIL:
@@ -281,7 +306,7 @@ static int vdnl_put_pool(struct sk_buff *skb, struct vdnl_pool *p)
 	struct vd_pool_usage u;
 	const char *reason;
 	dev_t meta, data;
-	u64 low_water;
+	u64 low_water, meta_low_water;
 	bool reclaim;
 	int r;
 
@@ -292,6 +317,7 @@ static int vdnl_put_pool(struct sk_buff *skb, struct vdnl_pool *p)
 	reason = pool->mode_reason;
 	f = pool->features;
 	low_water = pool->low_water_blocks;
+	meta_low_water = pool->meta_low_water;
 	meta = pool->metadata_bdev->bd_dev;
 	data = pool->data_bdev->bd_dev;
 	reclaim = pool->reclaim_pending;
@@ -316,6 +342,8 @@ static int vdnl_put_pool(struct sk_buff *skb, struct vdnl_pool *p)
 	    nla_put_u64_64bit(skb, VDISK_ATTR_POOL_META_FREE, u.nr_free_metadata_blocks,
 			      VDISK_ATTR_PAD) ||
 	    nla_put_u64_64bit(skb, VDISK_ATTR_POOL_LOW_WATER, low_water, VDISK_ATTR_PAD) ||
+	    nla_put_u64_64bit(skb, VDISK_ATTR_POOL_META_LOW_WATER, meta_low_water,
+			      VDISK_ATTR_PAD) ||
 	    nla_put_u32(skb, VDISK_ATTR_POOL_FEATURES, vdnl_pool_features(&f)) ||
 	    (u.needs_check && nla_put_flag(skb, VDISK_ATTR_POOL_NEEDS_CHECK)) ||
 	    ((u.deletions_pending || reclaim) &&
@@ -608,16 +636,6 @@ static int vdnl_name_free(struct vdisk_pool *pool, struct nlattr *a, u64 id,
 	return -EEXIST;
 }
 
-/* The origin's cached exclusive hints are false once a snapshot shares them. */
-static void vdnl_snapshot_taken(struct vdisk_pool *pool, u64 origin)
-{
-	struct vdisk *vd;
-
-	list_for_each_entry(vd, &pool->vdisks, list)
-		if (vd->id == origin)
-			vdisk_cache_drop(vd);
-}
-
 /* ---------------- commands ---------------- */
 
 static int vdnl_get_info(struct sk_buff *skb, struct genl_info *info)
@@ -713,7 +731,7 @@ static int vdnl_vdisk_new(struct sk_buff *skb, struct genl_info *info)
 	pool = p.pool;
 
 	down_write(&pool->md_lock);
-	r = vdnl_writable(pool, extack);
+	r = vdnl_writable(pool, false, extack);
 	if (!r)
 		r = vdnl_name_free(pool, attrs[VDISK_ATTR_VDISK_NAME], U64_MAX, extack);
 	if (r)
@@ -851,7 +869,7 @@ static int vdnl_snapshot(struct sk_buff *skb, struct genl_info *info)
 	pool = p.pool;
 
 	down_write(&pool->md_lock);
-	r = vdnl_writable(pool, extack);
+	r = vdnl_writable(pool, false, extack);
 	if (!r)
 		r = vd_pool_next_free_id(pool->pmd, &base);
 	if (!r && base > U64_MAX - 1 - n)
@@ -877,7 +895,7 @@ static int vdnl_snapshot(struct sk_buff *skb, struct genl_info *info)
 		goto unlock;
 	}
 	for (i = 0; i < n; i++)
-		vdnl_snapshot_taken(pool, pairs[i].origin_id);
+		vdisk_pool_forget_vdisk(pool, pairs[i].origin_id);
 	for (i = 0; !r && i < n; i++) {
 		r = vd_pool_set_name(pool->pmd, pairs[i].id, nla_data(snaps[i].name_attr));
 		if (!r && snaps[i].flags)
@@ -923,7 +941,7 @@ static int vdnl_vdisk_del(struct sk_buff *skb, struct genl_info *info)
 	pool = p.pool;
 
 	down_write(&pool->md_lock);
-	r = vdnl_writable(pool, extack);
+	r = vdnl_writable(pool, true, extack);
 	if (!r)
 		r = vdnl_find_vdisk(pool, info->attrs, extack, &vi);
 	if (r)
@@ -991,7 +1009,7 @@ static int vdnl_vdisk_set(struct sk_buff *skb, struct genl_info *info)
 	pool = p.pool;
 
 	down_write(&pool->md_lock);
-	r = vdnl_writable(pool, extack);
+	r = vdnl_writable(pool, false, extack);
 	if (!r)
 		r = vdnl_find_vdisk(pool, attrs, extack, &vi);
 	if (!r && na)
@@ -1064,7 +1082,7 @@ static int vdnl_metadata_snap(struct sk_buff *skb, struct genl_info *info)
 	pool = p.pool;
 
 	down_write(&pool->md_lock);
-	r = vdnl_writable(pool, extack);
+	r = vdnl_writable(pool, false, extack);
 	if (r)
 		goto unlock;
 	if (op == VDISK_METADATA_SNAP_RESERVE)
@@ -1234,11 +1252,21 @@ static int vdnl_dump_one_pool(struct sk_buff *skb, struct netlink_callback *cb,
 	return r == -EMSGSIZE ? 1 : r;
 }
 
-static int vdnl_pool_dump(struct sk_buff *skb, struct netlink_callback *cb)
+static int vdnl_pool_dump_noio(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	int r = vdnl_dump_begin(cb, false);
 
 	return r ?: vdnl_dump_pools(skb, cb, vdnl_dump_one_pool);
+}
+
+/* In a NOIO scope, like every doit (see vdnl_pre_doit()). */
+static int vdnl_pool_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	unsigned int noio = memalloc_noio_save();
+	int r = vdnl_pool_dump_noio(skb, cb);
+
+	memalloc_noio_restore(noio);
+	return r;
 }
 
 /* A batch of live vdisk ids from a cursor (vd_pool_iterate_vdisks callback). */
@@ -1304,11 +1332,21 @@ out:
 	return r;
 }
 
-static int vdnl_vdisk_dump(struct sk_buff *skb, struct netlink_callback *cb)
+static int vdnl_vdisk_dump_noio(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	int r = vdnl_dump_begin(cb, false);
 
 	return r ?: vdnl_dump_pools(skb, cb, vdnl_dump_pool_vdisks);
+}
+
+/* In a NOIO scope, like every doit (see vdnl_pre_doit()). */
+static int vdnl_vdisk_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	unsigned int noio = memalloc_noio_save();
+	int r = vdnl_vdisk_dump_noio(skb, cb);
+
+	memalloc_noio_restore(noio);
+	return r;
 }
 
 static int vdnl_put_stats(struct sk_buff *skb, struct vdisk *vd, struct vdisk_stats_sum *s)
@@ -1401,11 +1439,21 @@ out_free:
 	return r;
 }
 
-static int vdnl_stats_dump(struct sk_buff *skb, struct netlink_callback *cb)
+static int vdnl_stats_dump_noio(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	int r = vdnl_dump_begin(cb, true);
 
 	return r ?: vdnl_dump_pools(skb, cb, vdnl_dump_pool_stats);
+}
+
+/* In a NOIO scope, like every doit (see vdnl_pre_doit()). */
+static int vdnl_stats_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	unsigned int noio = memalloc_noio_save();
+	int r = vdnl_stats_dump_noio(skb, cb);
+
+	memalloc_noio_restore(noio);
+	return r;
 }
 
 /* ---------------- the family ---------------- */
@@ -1485,6 +1533,7 @@ static struct genl_family vdisk_genl_family __ro_after_init = {
 	/* Handlers take pool locks themselves; do not serialise on genl_mutex. */
 	.parallel_ops = true,
 	.pre_doit = vdnl_pre_doit,
+	.post_doit = vdnl_post_doit,
 	.ops = vdnl_ops,
 	.n_ops = ARRAY_SIZE(vdnl_ops),
 	.mcgrps = vdnl_mcgrps,

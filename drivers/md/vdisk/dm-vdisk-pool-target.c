@@ -17,6 +17,7 @@
 #include <linux/blkdev.h>
 #include <linux/log2.h>
 #include <linux/module.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 
 /*
@@ -184,22 +185,23 @@ static int vdisk_pool_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 
 	/* A reload of a live pool device reuses its pool object. */
-	pool = vdisk_pool_find_get(md);
-	if (pool) {
-		if (pool->metadata_bdev != pc->metadata_dev->bdev) {
-			ti->error = "A pool table reload cannot change the metadata device";
-			r = -EINVAL;
-			goto bad_pool;
-		}
-		if (pool->block_sectors != pc->block_sectors) {
-			ti->error = "A pool table reload cannot change the data block size";
-			r = -EINVAL;
-			goto bad_pool;
-		}
-	} else {
-		r = vdisk_pool_create(md, pc, &pool, &ti->error);
-		if (r)
-			goto bad_data;
+	r = vdisk_pool_find_or_create(md, pc, &pool, &ti->error);
+	if (r)
+		goto bad_data;
+	if (pool->metadata_bdev->bd_dev != pc->metadata_dev->bdev->bd_dev) {
+		ti->error = "A pool table reload cannot change the metadata device";
+		r = -EINVAL;
+		goto bad_pool;
+	}
+	if (pool->data_bdev->bd_dev != pc->data_dev->bdev->bd_dev) {
+		ti->error = "A pool table reload cannot change the data device";
+		r = -EINVAL;
+		goto bad_pool;
+	}
+	if (pool->block_sectors != pc->block_sectors) {
+		ti->error = "A pool table reload cannot change the data block size";
+		r = -EINVAL;
+		goto bad_pool;
 	}
 	pc->pool = pool;
 
@@ -231,11 +233,25 @@ static void vdisk_pool_dtr(struct dm_target *ti)
 	struct vdisk_pool_c *pc = ti->private;
 	struct vdisk_pool *pool = pc->pool;
 
+	bool was_bound;
+
 	mutex_lock(&pool->ti_mutex);
-	if (pool->ti == ti)
+	was_bound = pool->ti == ti;
+	if (was_bound)
 		pool->ti = NULL;
 	mutex_unlock(&pool->ti_mutex);
 	vdisk_pool_commit_sync(pool);
+	/*
+	 * The bound table replaced by another target (an error table: dmsetup
+	 * remove --force) while vdisks still use the pool: the pool object
+	 * lives on without a table, so it must not stay "suspended" (no
+	 * periodic commits, no reclaim) until its last vdisk goes.
+	 */
+	if (was_bound && pool->suspended) {
+		pool->suspended = false;
+		queue_delayed_work(pool->wq, &pool->waker, HZ);
+		vdisk_pool_wake(pool);
+	}
 	vdisk_pool_put(pool);
 	dm_put_device(ti, pc->data_dev);
 	dm_put_device(ti, pc->metadata_dev);
@@ -243,9 +259,12 @@ static void vdisk_pool_dtr(struct dm_target *ti)
 }
 
 /*
- * A grown metadata device (md_lock held exclusive).  A pool that went
- * read-only only because its metadata was full goes back to rw: its
- * rollback left the metadata consistent.
+ * A grown metadata device (md_lock held exclusive).  A pool short of
+ * metadata space goes back to rw (vdisk_pool_check_metadata_space() sends it
+ * back if the growth was not enough).  A pool that went read-only on a
+ * rollback for lack of metadata space goes back to rw only if that rollback
+ * dropped no acknowledged write: otherwise flushes must keep failing until
+ * the pool is re-created.
  */
 static int vdisk_pool_grow_metadata(struct vdisk_pool *pool, u64 cur_blocks)
 {
@@ -256,6 +275,11 @@ static int vdisk_pool_grow_metadata(struct vdisk_pool *pool, u64 cur_blocks)
 
 	if (blocks <= cur_blocks || (pool->mode >= VDISK_MODE_RO && !was_full))
 		return 0;
+	if (was_full && pool->dropped_changes) {
+		DMERR("pool %s: metadata grew, but a rollback lost acknowledged writes: staying ro",
+		      dm_device_name(pool->md));
+		return 0;
+	}
 	/* The block manager sized itself when it was created. */
 	if (vd_bm_nr_blocks(pool->bm) < blocks)
 		pool->bm->nr_blocks = blocks;
@@ -265,11 +289,45 @@ static int vdisk_pool_grow_metadata(struct vdisk_pool *pool, u64 cur_blocks)
 	DMINFO("pool %s: metadata device grew from %llu to %llu blocks",
 	       dm_device_name(pool->md), cur_blocks, blocks);
 	pool->dirty = true;
+	vdisk_pool_size_metadata_reserve(pool, blocks);
+	pool->low_water_meta_raised = false;
 	if (was_full) {
 		DMINFO("pool %s: switching back to rw mode", dm_device_name(pool->md));
-		pool->dropped_changes = false;
 		WRITE_ONCE(pool->mode_reason, NULL);
 		WRITE_ONCE(pool->mode, VDISK_MODE_RW);
+	} else if (pool->mode == VDISK_MODE_OUT_OF_METADATA_SPACE) {
+		vdisk_pool_set_mode(pool, VDISK_MODE_RW, NULL);
+	}
+	return 0;
+}
+
+/*
+ * Refuse a resume that cannot work before changing anything: a refused
+ * resume leaves the pool with the devices, features and sizes it had.
+ */
+static int vdisk_pool_check_resume(struct vdisk_pool *pool, struct vd_pool_usage *u)
+{
+	u64 data_blocks = bdev_nr_sectors(pool->data_bdev) >> pool->block_shift;
+	u64 meta_blocks = bdev_nr_bytes(pool->metadata_bdev) >> VD_METADATA_BLOCK_SHIFT;
+	int r;
+
+	down_read(&pool->md_lock);
+	r = vd_pool_get_usage(pool->pmd, u);
+	up_read(&pool->md_lock);
+	if (r) {
+		DMERR("pool %s: cannot read the metadata usage (%d): resume refused",
+		      dm_device_name(pool->md), r);
+		return r;
+	}
+	if (data_blocks < u->nr_data_blocks) {
+		DMERR("pool %s: data device shrank from %llu to %llu blocks: resume refused",
+		      dm_device_name(pool->md), u->nr_data_blocks, data_blocks);
+		return -EINVAL;
+	}
+	if (meta_blocks < u->nr_metadata_blocks) {
+		DMERR("pool %s: metadata device shrank from %llu to %llu blocks: resume refused",
+		      dm_device_name(pool->md), u->nr_metadata_blocks, meta_blocks);
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -279,13 +337,17 @@ static int vdisk_pool_grow_metadata(struct vdisk_pool *pool, u64 cur_blocks)
  * Runs before the table goes live, with the previous table (if any)
  * suspended.
  */
-static int vdisk_pool_preresume(struct dm_target *ti)
+static int vdisk_pool_preresume_noio(struct dm_target *ti)
 {
 	struct vdisk_pool_c *pc = ti->private;
 	struct vdisk_pool *pool = pc->pool;
-	u64 data_blocks = bdev_nr_sectors(pc->data_dev->bdev) >> pool->block_shift;
+	u64 data_blocks = bdev_nr_sectors(pool->data_bdev) >> pool->block_shift;
 	struct vd_pool_usage u;
-	int r = 0;
+	int r;
+
+	r = vdisk_pool_check_resume(pool, &u);
+	if (r)
+		return r;
 
 	mutex_lock(&pool->ti_mutex);
 	pool->ti = ti;
@@ -293,19 +355,11 @@ static int vdisk_pool_preresume(struct dm_target *ti)
 
 	vdisk_pool_try_reopen(pool, pc);
 	down_write(&pool->md_lock);
-	pool->data_bdev = pc->data_dev->bdev;
 	pool->features = pc->features;
 	pool->low_water_blocks = pc->low_water_blocks;
 	pool->low_water_raised = false;
 	r = vd_pool_get_usage(pool->pmd, &u);
-	if (r) {
-		DMERR("pool %s: cannot read the metadata usage (%d)",
-		      dm_device_name(pool->md), r);
-	} else if (data_blocks < u.nr_data_blocks) {
-		DMERR("pool %s: data device shrank from %llu to %llu blocks: refused",
-		      dm_device_name(pool->md), u.nr_data_blocks, data_blocks);
-		r = -EINVAL;
-	} else if (data_blocks > u.nr_data_blocks && pool->mode < VDISK_MODE_RO) {
+	if (!r && data_blocks > u.nr_data_blocks && pool->mode < VDISK_MODE_RO) {
 		r = vd_pool_resize_data(pool->pmd, data_blocks);
 		if (r) {
 			vdisk_pool_metadata_error(pool, "resize data", r);
@@ -327,6 +381,16 @@ static int vdisk_pool_preresume(struct dm_target *ti)
 		return r;
 	vdisk_requeue_no_space(pool);
 	return 0;
+}
+
+/* The device is suspended: no allocation may wait for its I/O. */
+static int vdisk_pool_preresume(struct dm_target *ti)
+{
+	unsigned int noio = memalloc_noio_save();
+	int r = vdisk_pool_preresume_noio(ti);
+
+	memalloc_noio_restore(noio);
+	return r;
 }
 
 static void vdisk_pool_resume(struct dm_target *ti)
@@ -392,7 +456,7 @@ static void vdisk_pool_emit_features(const struct vdisk_pool_features *f,
 /*
  * Status: <transaction id> <used>/<total metadata blocks>
  *         <used>/<total data blocks> <mode> <reason> <#features> <feature>*
- *         <needs_check|->
+ *         <needs_check|-> <metadata low water mark, blocks>
  */
 static void vdisk_pool_status(struct dm_target *ti, status_type_t type,
 			      unsigned int status_flags, char *result,
@@ -423,7 +487,7 @@ static void vdisk_pool_status(struct dm_target *ti, status_type_t type,
 		       u.nr_data_blocks - u.nr_free_data_blocks, u.nr_data_blocks,
 		       vdisk_pool_mode_name(mode), reason ? reason : "-");
 		vdisk_pool_emit_features(&pc->features, result, maxlen, &sz);
-		DMEMIT(" %s", u.needs_check ? "needs_check" : "-");
+		DMEMIT(" %s %llu", u.needs_check ? "needs_check" : "-", pool->meta_low_water);
 		break;
 	case STATUSTYPE_TABLE:
 		DMEMIT("%s %s %llu %llu ", pc->metadata_dev->name,

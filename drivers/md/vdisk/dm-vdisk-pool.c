@@ -21,9 +21,17 @@
 /* All pools; protected by vdisk_pool_registry_lock, as is pool->ref. */
 static LIST_HEAD(vdisk_pool_registry);
 static DEFINE_MUTEX(vdisk_pool_registry_lock);
+/*
+ * Serialises pool creation (outside the registry lock: creation reads and
+ * may format metadata), so that the device-conflict check and the
+ * registration of a new pool are one step.
+ */
+static DEFINE_MUTEX(vdisk_pool_create_lock);
 
 /* Simultaneous metadata block locks (btree depth x a few per operation). */
 #define VDISK_BM_MAX_HELD 64
+/* Copy-on-write states kept in reserve (prov_pool, page_pool). */
+#define VDISK_PROV_RESERVE 4
 /* Periodic commit interval. */
 #define VDISK_COMMIT_PERIOD HZ
 
@@ -34,6 +42,8 @@ const char *vdisk_pool_mode_name(enum vdisk_pool_mode mode)
 		return "rw";
 	case VDISK_MODE_OUT_OF_DATA_SPACE:
 		return "out_of_data_space";
+	case VDISK_MODE_OUT_OF_METADATA_SPACE:
+		return "out_of_metadata_space";
 	case VDISK_MODE_RO:
 		return "ro";
 	case VDISK_MODE_FAIL:
@@ -91,25 +101,37 @@ void vdisk_pool_get(struct vdisk_pool *pool)
 /*
  * Every data I/O that uses a mapping it looked up is counted in the current
  * epoch until it completes.  Before a commit makes freed data blocks
- * reusable, vdisk_io_drain() starts a new epoch and waits for the old one to
- * empty, so no I/O can still be aimed at a block that another vdisk may be
- * given next.
+ * reusable, and before copy-on-write reads a block that the fast path may
+ * still be writing (vdisk_pool_cow_barrier()), vdisk_io_drain() starts a new
+ * epoch and waits for the old one to empty, so no I/O can still be aimed at
+ * a block that another vdisk may be given next.
  *
  * An I/O counted in an epoch must complete without the worker's help: the
  * worker itself drains the epoch before its commits.
  *
- * Ordering (store buffering, a full barrier on each side): an I/O counts
- * itself, smp_mb(), then reads the mapping (cache or metadata).  The worker
- * changes the mapping (or drops the cache entry), and only then a commit
- * flips the epoch, smp_mb(), and sums the old epoch's counts.  So an I/O
- * that still saw the old mapping is seen by the sum, and an I/O that counted
- * itself in the new epoch sees the new mapping.
+ * Ordering:
+ *  - An I/O reads the epoch and counts itself inside one RCU read-side
+ *    section; the drain flips the epoch and then waits for a grace period
+ *    before summing the old slot.  So an I/O that read the old epoch has
+ *    counted itself by the time the sum is taken: none can land in a slot
+ *    already summed (and be missed by the next drain, which sums the other
+ *    slot).
+ *  - An I/O counts itself, smp_mb(), then reads the mapping (cache or
+ *    metadata).  The worker changes the mapping (or drops the cache entry)
+ *    before the flip, smp_mb() between the two.  So an I/O that counted
+ *    itself in the new epoch sees the new mapping.
+ *  - The counters are per-cpu and an I/O may leave on another CPU than it
+ *    entered.  After the grace period the old slot only decreases, so a sum
+ *    read CPU by CPU is never below the true count: 0 means empty.
  */
 int vdisk_io_enter(struct vdisk_pool *pool)
 {
-	int slot = READ_ONCE(pool->epoch) & 1;
+	int slot;
 
+	rcu_read_lock();
+	slot = READ_ONCE(pool->epoch) & 1;
 	this_cpu_inc(pool->inflight->n[slot]);
+	rcu_read_unlock();
 	smp_mb();	/* count before looking up; pairs with vdisk_io_drain() */
 	return slot;
 }
@@ -125,22 +147,55 @@ static long vdisk_io_count(struct vdisk_pool *pool, int slot)
 	int cpu;
 
 	for_each_possible_cpu(cpu)
-		sum += per_cpu_ptr(pool->inflight, cpu)->n[slot];
+		sum += READ_ONCE(per_cpu_ptr(pool->inflight, cpu)->n[slot]);
 	return sum;
 }
 
+/* Called with commit_mutex held: one drain at a time. */
 static void vdisk_io_drain(struct vdisk_pool *pool)
 {
 	int old;
 
+	lockdep_assert_held(&pool->commit_mutex);
 	down_write(&pool->md_lock);
 	old = pool->epoch & 1;
 	smp_mb();	/* mapping changes before the flip */
 	WRITE_ONCE(pool->epoch, pool->epoch + 1);
 	up_write(&pool->md_lock);
-	smp_mb();	/* flip before summing; pairs with vdisk_io_enter() */
+	/* Every I/O that read the old epoch has counted itself after this. */
+	synchronize_rcu_expedited();
 	while (vdisk_io_count(pool, old) > 0)
 		usleep_range(100, 200);
+}
+
+/*
+ * Worker, before copy-on-write reads an old block: if a mapping cache lost
+ * entries since the last barrier (md_lock exclusive: vdisk_cache_drop()
+ * sets pool->cow_barrier), fast-path writes that used those "exclusive"
+ * hints may still be in flight to the old block; wait for them, or the
+ * copy would miss acknowledged data.
+ */
+void vdisk_pool_cow_barrier(struct vdisk_pool *pool)
+{
+	if (!READ_ONCE(pool->cow_barrier))
+		return;
+	WRITE_ONCE(pool->cow_barrier, false);
+	mutex_lock(&pool->commit_mutex);
+	vdisk_io_drain(pool);
+	mutex_unlock(&pool->commit_mutex);
+}
+
+/*
+ * md_lock held exclusive: every table of vdisk @id forgets its cached
+ * mappings (a table replacing another, a snapshot of it).
+ */
+void vdisk_pool_forget_vdisk(struct vdisk_pool *pool, u64 id)
+{
+	struct vdisk *vd;
+
+	list_for_each_entry(vd, &pool->vdisks, list)
+		if (vd->id == id)
+			vdisk_cache_drop(vd);
 }
 
 /* ---------------- modes and events ---------------- */
@@ -162,6 +217,8 @@ void vdisk_pool_set_mode(struct vdisk_pool *pool, enum vdisk_pool_mode mode,
 		       reason ? ": " : "", reason ? reason : "");
 	WRITE_ONCE(pool->mode, mode);
 	WRITE_ONCE(pool->mode_reason, reason);
+	if (mode >= VDISK_MODE_RO)
+		vdisk_fail_no_space(pool);
 	vdisk_pool_raise_event(pool);
 	vdisk_event_pool_mode(pool, mode, reason);
 }
@@ -193,26 +250,95 @@ int vdisk_pool_metadata_error(struct vdisk_pool *pool, const char *op, int r)
 		vdisk_cache_drop(vd);
 	pool->nr_freed = 0;
 	pool->share_gen++;
+	/* Before dirty is cleared: see vdisk_bio_end_io() (FUA writes). */
 	if (pool->dirty)
-		pool->dropped_changes = true;
-	pool->dirty = false;
+		WRITE_ONCE(pool->dropped_changes, true);
+	smp_wmb();	/* dropped_changes before dirty: pairs with fua_must_wait() */
+	WRITE_ONCE(pool->dirty, false);
 	if (ar) {
 		vdisk_pool_set_mode(pool, VDISK_MODE_FAIL, "metadata_abort_failed");
 		return r;
 	}
-	if (r != -ENOSPC && !vd_pool_is_read_only(pool->pmd))
-		vd_pool_set_needs_check(pool->pmd);
 	vdisk_pool_set_mode(pool, VDISK_MODE_RO, reason);
+	if (vd_pool_is_read_only(pool->pmd))
+		return r;
+	/*
+	 * Record the rollback on disk now, since a read-only pool never
+	 * commits again: the last committed state once more, under a number
+	 * past the dropped transaction's (vd_pool_abort()), flagged
+	 * needs_check unless only space ran out, so that the next activation
+	 * stays read-only until vdisk-check has looked.  Only the superblock
+	 * changes; every commit runs under md_lock held exclusive, as here.
+	 */
+	if (r != -ENOSPC) {
+		pool->needs_check_io_only = r == -EIO &&
+			(pool->needs_check_io_only || !vd_pool_needs_check(pool->pmd));
+		vd_pool_set_needs_check(pool->pmd);
+	}
+	ar = vd_pool_commit(pool->pmd);
+	if (ar)
+		DMERR("pool %s: cannot record the rollback%s on the metadata device (%d)",
+		      dm_device_name(pool->md), r != -ENOSPC ? " and needs_check" : "", ar);
 	return r;
 }
 
-/* Raise the low-water-mark event once per crossing (md_lock held). */
+/* ---------------- metadata space ---------------- */
+
+/*
+ * Metadata exhaustion must never force a rollback of acknowledged writes.
+ * So every change is admitted only while the metadata blocks this
+ * transaction can still allocate cover, with room to spare:
+ *   - what the commit will allocate (vd_pool_usage.metadata_commit_cost),
+ *   - VDISK_META_PER_CHANGE blocks for each allocation whose mapping is not
+ *     inserted yet (pool->nr_prov) and for the change itself,
+ *   - the reserve, min(4096, max(16, total / 10)) blocks, like dm-thin's,
+ *     for what the estimates miss.
+ * A write refused this way first asks for a commit (which makes the blocks
+ * the transaction shadowed reusable); if that is not enough the pool goes
+ * out_of_metadata_space and queues or fails new allocations like it does
+ * for data space, until the metadata device grows or space is freed.
+ * Changes that free metadata (delete, reclaim) may use the reserve.
+ */
+#define VDISK_META_PER_CHANGE 12
+
+void vdisk_pool_size_metadata_reserve(struct vdisk_pool *pool, u64 total)
+{
+	pool->meta_reserve = clamp_t(u64, total / 10, 16, 4096);
+	pool->meta_low_water = pool->meta_reserve + min_t(u64, 1024, total / 4);
+}
+
+/* md_lock held.  May a change needing about @nr metadata updates start? */
+bool vdisk_pool_metadata_room(struct vdisk_pool *pool, unsigned int nr, bool use_reserve)
+{
+	struct vd_pool_usage u;
+	u64 need;
+
+	if (vd_pool_get_usage(pool->pmd, &u))
+		return false;
+	need = u.metadata_commit_cost + (u64)(pool->nr_prov + nr) * VDISK_META_PER_CHANGE;
+	if (!use_reserve)
+		need += pool->meta_reserve;
+	return u.nr_allocatable_metadata_blocks >= need;
+}
+
+/* Raise the low-water-mark events once per crossing (md_lock held). */
 void vdisk_pool_check_low_water(struct vdisk_pool *pool)
 {
 	struct vd_pool_usage u;
 
 	if (vd_pool_get_usage(pool->pmd, &u))
 		return;
+	if (u.nr_free_metadata_blocks <= pool->meta_low_water) {
+		if (!pool->low_water_meta_raised) {
+			pool->low_water_meta_raised = true;
+			DMWARN("pool %s: reached low water mark for metadata device: sending event",
+			       dm_device_name(pool->md));
+			vdisk_pool_raise_event(pool);
+			vdisk_event_metadata_low_water(pool, u.nr_free_metadata_blocks);
+		}
+	} else {
+		pool->low_water_meta_raised = false;
+	}
 	if (u.nr_free_data_blocks <= pool->low_water_blocks) {
 		if (!pool->low_water_raised) {
 			pool->low_water_raised = true;
@@ -416,12 +542,19 @@ int vdisk_pool_commit(struct vdisk_pool *pool)
 	if (READ_ONCE(pool->freed_since_commit))
 		vdisk_io_drain(pool);
 	r = blkdev_issue_flush(pool->data_bdev);
-	if (r) {
+	down_write(&pool->md_lock);
+	if (r && pool->mode < VDISK_MODE_RO) {
+		/*
+		 * The transaction's mappings point at data that may not be on
+		 * stable storage: never commit them later (a caller was told
+		 * the change failed), drop them and fail flushes from now on.
+		 */
 		DMERR("pool %s: flushing the data device failed (%d): not committing",
 		      dm_device_name(pool->md), r);
+		vdisk_pool_metadata_error(pool, "data device flush", r);
+		up_write(&pool->md_lock);
 		goto out;
 	}
-	down_write(&pool->md_lock);
 	if (pool->mode >= VDISK_MODE_RO) {
 		up_write(&pool->md_lock);
 		goto out;
@@ -567,9 +700,24 @@ void vdisk_pool_try_reopen(struct vdisk_pool *pool, struct vdisk_pool_c *pc)
 	if (IS_ERR_OR_NULL(bm))
 		goto out;
 	r = vd_pool_open(bm, 0, &pmd);
-	if (!r && (vd_pool_needs_check(pmd) || vd_pool_is_read_only(pmd))) {
-		why = "the metadata is flagged needs_check or read-only: run vdisk-check";
+	if (!r && vd_pool_is_read_only(pmd)) {
+		why = "the metadata is read-only (newer features): run vdisk-check";
 		r = -EINVAL;
+	}
+	/*
+	 * needs_check set by this pool's own rollbacks, all after device
+	 * errors (-EIO) that left the committed trees as they were: they
+	 * read back now, so the flag is cleared with the next commit.  Any
+	 * other needs_check (damaged metadata, or set before this pool was
+	 * created) waits for vdisk-check.
+	 */
+	if (!r && vd_pool_needs_check(pmd)) {
+		if (pool->needs_check_io_only) {
+			vd_pool_clear_needs_check(pmd);
+		} else {
+			why = "flagged needs_check: run vdisk-check --clear-needs-check-flag";
+			r = -EINVAL;
+		}
 	}
 	if (!r)
 		r = vd_pool_get_usage(pmd, &u);
@@ -592,7 +740,9 @@ void vdisk_pool_try_reopen(struct vdisk_pool *pool, struct vdisk_pool_c *pc)
 	list_for_each_entry(vd, &pool->vdisks, list)
 		vdisk_cache_drop(vd);
 	pool->nr_freed = 0;
-	pool->dirty = false;
+	/* A cleared needs_check is written by the commit that ends preresume. */
+	pool->dirty = pool->needs_check_io_only;
+	pool->needs_check_io_only = false;
 	pool->freed_since_commit = false;
 	pool->share_gen++;
 	pool->reclaim_pending = u.deletions_pending;
@@ -710,13 +860,46 @@ static int vdisk_pool_open_metadata(struct vdisk_pool *pool, struct vdisk_pool_c
 		*error = "Data device is smaller than the metadata says: cannot shrink";
 		return -EINVAL;
 	}
-	if (vd_pool_needs_check(pool->pmd))
-		DMWARN("pool metadata on %s is flagged needs_check: run vdisk-check",
-		       pc->metadata_dev->name);
-	if (vd_pool_is_read_only(pool->pmd))
+	if (vd_pool_is_read_only(pool->pmd)) {
 		pool->mode = VDISK_MODE_RO;
-	pool->mode_reason = pc->features.read_only ? "read_only" :
-			    pool->mode == VDISK_MODE_RO ? "metadata_read_only" : NULL;
+		pool->mode_reason = pc->features.read_only ? "read_only" : "metadata_read_only";
+	} else if (vd_pool_needs_check(pool->pmd)) {
+		/* A metadata error was recorded: no change until it is checked. */
+		DMERR("pool metadata on %s is flagged needs_check: read-only until vdisk-check",
+		      pc->metadata_dev->name);
+		pool->mode = VDISK_MODE_RO;
+		pool->mode_reason = "needs_check";
+	}
+	return 0;
+}
+
+/*
+ * The pool's own references to its devices: taken when the pool is created,
+ * dropped when it is freed.  A pool table's dm_dev references last only as
+ * long as that table; vdisks keep doing I/O to the data device and the
+ * worker keeps committing to the metadata device after the pool's table
+ * was replaced (e.g. by an error table: dmsetup remove --force), so the
+ * pool object must keep both devices open for its whole life.  Not
+ * exclusive: dm_get_device() of the pool table holds the exclusive claim.
+ */
+static int vdisk_pool_open_devices(struct vdisk_pool *pool, struct vdisk_pool_c *pc,
+				   char **error)
+{
+	struct block_device *bdev;
+
+	pool->bdev_mode = FMODE_READ | (pc->features.read_only ? 0 : FMODE_WRITE);
+	bdev = blkdev_get_by_dev(pc->metadata_dev->bdev->bd_dev, pool->bdev_mode, NULL);
+	if (IS_ERR(bdev)) {
+		*error = "Cannot open the metadata device for the pool";
+		return PTR_ERR(bdev);
+	}
+	pool->metadata_bdev = bdev;
+	bdev = blkdev_get_by_dev(pc->data_dev->bdev->bd_dev, pool->bdev_mode, NULL);
+	if (IS_ERR(bdev)) {
+		*error = "Cannot open the data device for the pool";
+		return PTR_ERR(bdev);
+	}
+	pool->data_bdev = bdev;
 	return 0;
 }
 
@@ -728,18 +911,59 @@ static void vdisk_pool_free(struct vdisk_pool *pool)
 		vd_pool_close(pool->pmd);
 	if (pool->bm)
 		vd_bm_destroy(pool->bm);
+	if (pool->data_bdev)
+		blkdev_put(pool->data_bdev, pool->bdev_mode);
+	if (pool->metadata_bdev)
+		blkdev_put(pool->metadata_bdev, pool->bdev_mode);
 	bioset_exit(&pool->bs);
+	mempool_exit(&pool->page_pool);
+	mempool_exit(&pool->prov_pool);
 	free_percpu(pool->inflight);
 	kvfree(pool->freed);
 	kfree(pool);
 }
 
-int vdisk_pool_create(struct mapped_device *md, struct vdisk_pool_c *pc,
-		      struct vdisk_pool **result, char **error)
+/*
+ * Is @dev the metadata or data device of a live pool?  Two pools on one
+ * metadata device would commit into the same superblock slots, two on one
+ * data device would hand out the same blocks.  Logs which pool has it.
+ */
+static bool vdisk_pool_device_in_use(dev_t dev, const char *what)
 {
+	struct vdisk_pool *pool;
+	bool found = false;
+
+	mutex_lock(&vdisk_pool_registry_lock);
+	list_for_each_entry(pool, &vdisk_pool_registry, list) {
+		const char *as = pool->metadata_bdev->bd_dev == dev ? "metadata" :
+				 pool->data_bdev->bd_dev == dev ? "data" : NULL;
+
+		if (as) {
+			DMERR("%s device %u:%u is already used by pool %s (as its %s device)",
+			      what, MAJOR(dev), MINOR(dev), dm_device_name(pool->md), as);
+			found = true;
+			break;
+		}
+	}
+	mutex_unlock(&vdisk_pool_registry_lock);
+	return found;
+}
+
+static int vdisk_pool_create_locked(struct mapped_device *md, struct vdisk_pool_c *pc,
+				    struct vdisk_pool **result, char **error)
+{
+	struct vd_pool_usage u;
 	struct vdisk_pool *pool;
 	int r;
 
+	if (vdisk_pool_device_in_use(pc->metadata_dev->bdev->bd_dev, "metadata")) {
+		*error = "Metadata device is already used by another pool";
+		return -EBUSY;
+	}
+	if (vdisk_pool_device_in_use(pc->data_dev->bdev->bd_dev, "data")) {
+		*error = "Data device is already used by another pool";
+		return -EBUSY;
+	}
 	pool = kzalloc(sizeof(*pool), GFP_KERNEL);
 	if (!pool) {
 		*error = "Cannot allocate the pool";
@@ -752,6 +976,7 @@ int vdisk_pool_create(struct mapped_device *md, struct vdisk_pool_c *pc,
 	bio_list_init(&pool->held_bios);
 	bio_list_init(&pool->flush_bios);
 	bio_list_init(&pool->passdown_held);
+	bio_list_init(&pool->prov_wait);
 	INIT_LIST_HEAD(&pool->passdowns);
 	init_waitqueue_head(&pool->passdown_wait);
 	init_rwsem(&pool->md_lock);
@@ -767,8 +992,6 @@ int vdisk_pool_create(struct mapped_device *md, struct vdisk_pool_c *pc,
 	vdisk_cells_init(&pool->cells);
 	pool->md = md;
 	pool->ref = 1;
-	pool->metadata_bdev = pc->metadata_dev->bdev;
-	pool->data_bdev = pc->data_dev->bdev;
 	pool->block_sectors = pc->block_sectors;
 	pool->block_shift = ilog2(pc->block_sectors);
 	pool->features = pc->features;
@@ -776,12 +999,21 @@ int vdisk_pool_create(struct mapped_device *md, struct vdisk_pool_c *pc,
 	pool->last_commit = jiffies;
 	pool->suspended = true;
 
+	r = vdisk_pool_open_devices(pool, pc, error);
+	if (r)
+		goto bad;
 	r = -ENOMEM;
 	*error = "Cannot allocate the pool";
 	pool->inflight = alloc_percpu(struct vdisk_inflight);
 	if (!pool->inflight)
 		goto bad;
 	if (bioset_init(&pool->bs, 64, 0, BIOSET_NEED_BVECS))
+		goto bad;
+	/* Enough for a few copy-on-writes in flight whatever the memory pressure. */
+	if (mempool_init_kmalloc_pool(&pool->prov_pool, VDISK_PROV_RESERVE,
+				      vdisk_prov_size(pool)) ||
+	    mempool_init_page_pool(&pool->page_pool,
+				   VDISK_PROV_RESERVE * vdisk_block_pages(pool), 0))
 		goto bad;
 	pool->wq = alloc_ordered_workqueue("vdisk-pool-%s", WQ_MEM_RECLAIM,
 					   dm_device_name(md));
@@ -792,12 +1024,13 @@ int vdisk_pool_create(struct mapped_device *md, struct vdisk_pool_c *pc,
 	if (r)
 		goto bad;
 	vd_pool_set_data_freed_fn(pool->pmd, vdisk_data_freed, pool);
-	{
-		struct vd_pool_usage u;
-
-		if (!vd_pool_get_usage(pool->pmd, &u) && u.deletions_pending)
-			pool->reclaim_pending = true;
+	r = vd_pool_get_usage(pool->pmd, &u);
+	if (r) {
+		*error = "Cannot read the pool metadata";
+		goto bad;
 	}
+	pool->reclaim_pending = u.deletions_pending;
+	vdisk_pool_size_metadata_reserve(pool, u.nr_metadata_blocks);
 
 	mutex_lock(&vdisk_pool_registry_lock);
 	list_add(&pool->list, &vdisk_pool_registry);
@@ -806,6 +1039,19 @@ int vdisk_pool_create(struct mapped_device *md, struct vdisk_pool_c *pc,
 	return 0;
 bad:
 	vdisk_pool_free(pool);
+	return r;
+}
+
+int vdisk_pool_find_or_create(struct mapped_device *md, struct vdisk_pool_c *pc,
+			      struct vdisk_pool **result, char **error)
+{
+	int r = 0;
+
+	mutex_lock(&vdisk_pool_create_lock);
+	*result = vdisk_pool_find_get(md);
+	if (!*result)
+		r = vdisk_pool_create_locked(md, pc, result, error);
+	mutex_unlock(&vdisk_pool_create_lock);
 	return r;
 }
 

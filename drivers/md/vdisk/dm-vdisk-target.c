@@ -13,18 +13,33 @@
 
 #include <linux/blkdev.h>
 #include <linux/module.h>
+#include <linux/sched/mm.h>
 #include <linux/percpu.h>
 #include <linux/slab.h>
 
-/* Is another device (not a reload of @md) already serving vdisk @id? */
-static bool active_elsewhere(struct vdisk_pool *pool, u64 id, struct mapped_device *md)
+/*
+ * Can a table of @ti's device map vdisk @id (md_lock held)?  Every loaded
+ * table of the vdisk is on pool->vdisks, live or not.  Only one device may
+ * hold the vdisk, and only once in a table: two targets of one vdisk have
+ * two mapping caches, and copy-on-write through one would free a block the
+ * other still writes in place.  The tables of one device (the live one and
+ * a reload) are never live together: the new one resumes only after the old
+ * one is suspended, and its preresume drops the old one's cache.
+ */
+static char *vdisk_claim_refusal(struct vdisk_pool *pool, u64 id, struct dm_target *ti)
 {
+	struct mapped_device *md = dm_table_get_md(ti->table);
 	struct vdisk *vd;
 
-	list_for_each_entry(vd, &pool->vdisks, list)
-		if (vd->id == id && dm_table_get_md(vd->ti->table) != md)
-			return true;
-	return false;
+	list_for_each_entry(vd, &pool->vdisks, list) {
+		if (vd->id != id)
+			continue;
+		if (dm_table_get_md(vd->ti->table) != md)
+			return "The vdisk is already active on another device";
+		if (vd->ti->table == ti->table)
+			return "The vdisk is mapped twice in this table";
+	}
+	return NULL;
 }
 
 /* vdisk <pool dev> <vdisk id> [<#feature args> <arg>*] */
@@ -96,6 +111,11 @@ static int vdisk_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto bad_pool;
 	}
 
+	/*
+	 * The constructor changes nothing that another table sees: the size
+	 * of this table is recorded when it is resumed (vdisk_preresume()),
+	 * while a reload leaves the live table as it is.
+	 */
 	down_write(&pool->md_lock);
 	r = vd_pool_get_details(pool->pmd, vd->id, &info);
 	if (r == -ENODATA || r == -ENOENT ||
@@ -104,17 +124,11 @@ static int vdisk_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		r = -ENOENT;
 	} else if (r) {
 		ti->error = "Cannot read the vdisk's details from the pool metadata";
-	} else if (active_elsewhere(pool, vd->id, dm_table_get_md(ti->table))) {
-		ti->error = "The vdisk is already active on another device";
-		r = -EBUSY;
-	} else if (info.size_sectors != ti->len && pool->mode < VDISK_MODE_RO) {
-		/* The table length is the size: record growth (or first use). */
-		r = vd_pool_set_size(pool->pmd, vd->id, ti->len);
-		if (r) {
-			vdisk_pool_metadata_error(pool, "set vdisk size", r);
-			ti->error = "Cannot record the vdisk size in the pool metadata";
-		} else {
-			pool->dirty = true;
+	} else {
+		ti->error = vdisk_claim_refusal(pool, vd->id, ti);
+		if (ti->error) {
+			DMERR("vdisk %llu: %s: refused", vd->id, ti->error);
+			r = -EBUSY;
 		}
 	}
 	if (!r)
@@ -165,6 +179,81 @@ static void vdisk_dtr(struct dm_target *ti)
 	vdisk_pool_put(pool);
 	dm_put_device(ti, vd->pool_dev);
 	kfree(vd);
+}
+
+/*
+ * The table goes live: any other table of this vdisk (the one it replaces)
+ * is suspended now and goes away after this resume, so its mapping cache
+ * is dropped (vdisk_pool_forget_vdisk()) before this table's size is
+ * recorded.  A shrink unmaps the blocks past the new end here, never while
+ * a table that can still write there is live.
+ */
+static int vdisk_preresume_noio(struct dm_target *ti)
+{
+	struct vdisk *vd = ti->private;
+	struct vdisk_pool *pool = vd->pool;
+	struct vd_pool_vdisk_info info;
+	bool resized = false;
+	int r;
+
+	down_write(&pool->md_lock);
+	vdisk_pool_forget_vdisk(pool, vd->id);
+	r = vd_pool_get_details(pool->pmd, vd->id, &info);
+	if (r) {
+		DMERR("vdisk %llu: cannot read its details (%d): resume refused", vd->id, r);
+	} else if (info.size_sectors != ti->len && pool->mode >= VDISK_MODE_RO) {
+		DMWARN("vdisk %llu: pool is %s: size %llu sectors not recorded (stays %llu)",
+		       vd->id, vdisk_pool_mode_name(pool->mode),
+		       (unsigned long long)ti->len, info.size_sectors);
+	} else if (info.size_sectors != ti->len) {
+		r = vd_pool_set_size(pool->pmd, vd->id, ti->len);
+		if (r) {
+			vdisk_pool_metadata_error(pool, "set vdisk size", r);
+		} else {
+			if (info.size_sectors && ti->len < info.size_sectors)
+				DMINFO("vdisk %llu: shrunk from %llu to %llu sectors",
+				       vd->id, info.size_sectors, (unsigned long long)ti->len);
+			pool->dirty = true;
+			pool->share_gen++;
+			resized = true;
+		}
+	}
+	up_write(&pool->md_lock);
+	if (r)
+		return r;
+	return resized ? vdisk_pool_commit_sync(pool) : 0;
+}
+
+/* The device is suspended: no allocation may wait for its I/O. */
+static int vdisk_preresume(struct dm_target *ti)
+{
+	unsigned int noio = memalloc_noio_save();
+	int r = vdisk_preresume_noio(ti);
+
+	memalloc_noio_restore(noio);
+	return r;
+}
+
+/* Writes waiting for space must not hold the suspend up (dm-vdisk-io.c). */
+static void vdisk_presuspend(struct dm_target *ti)
+{
+	struct vdisk *vd = ti->private;
+
+	WRITE_ONCE(vd->suspending, dm_noflush_suspending(ti) ?
+		   VDISK_SUSPENDING_NOFLUSH : VDISK_SUSPENDING);
+	vdisk_suspend_no_space(vd);
+}
+
+static void vdisk_presuspend_undo(struct dm_target *ti)
+{
+	struct vdisk *vd = ti->private;
+
+	WRITE_ONCE(vd->suspending, VDISK_NOT_SUSPENDING);
+}
+
+static void vdisk_resume(struct dm_target *ti)
+{
+	vdisk_presuspend_undo(ti);
 }
 
 static int vdisk_map(struct dm_target *ti, struct bio *bio)
@@ -275,6 +364,10 @@ struct target_type vdisk_target = {
 	.module = THIS_MODULE,
 	.ctr = vdisk_ctr,
 	.dtr = vdisk_dtr,
+	.presuspend = vdisk_presuspend,
+	.presuspend_undo = vdisk_presuspend_undo,
+	.preresume = vdisk_preresume,
+	.resume = vdisk_resume,
 	.map = vdisk_map,
 	.end_io = vdisk_end_io,
 	.status = vdisk_status,

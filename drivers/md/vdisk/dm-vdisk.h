@@ -37,6 +37,7 @@
 #include <linux/bio.h>
 #include <linux/device-mapper.h>
 #include <linux/list.h>
+#include <linux/mempool.h>
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
 #include <linux/spinlock.h>
@@ -74,6 +75,7 @@ struct vdisk_pool_features {
 enum vdisk_pool_mode {
 	VDISK_MODE_RW,
 	VDISK_MODE_OUT_OF_DATA_SPACE,
+	VDISK_MODE_OUT_OF_METADATA_SPACE,
 	VDISK_MODE_RO,
 	VDISK_MODE_FAIL,
 };
@@ -94,8 +96,10 @@ struct vdisk_pool {
 	struct mapped_device *md;	/* the pool's own dm device */
 	unsigned int ref;		/* pool tables + vdisk tables; registry mutex */
 
+	/* The pool's own references (vdisk_pool_open_devices()), for its life. */
 	struct block_device *metadata_bdev;
-	struct block_device *data_bdev;	/* of the bound table */
+	struct block_device *data_bdev;
+	fmode_t bdev_mode;
 	sector_t block_sectors;
 	unsigned int block_shift;	/* ilog2(block_sectors) */
 
@@ -110,6 +114,8 @@ struct vdisk_pool {
 	bool dirty;			/* changes since the last commit */
 	bool freed_since_commit;	/* data blocks freed since then */
 	bool dropped_changes;		/* a rollback lost acknowledged writes */
+	/* needs_check was set here, by rollbacks after -EIO only: see try_reopen */
+	bool needs_check_io_only;
 	vd_blk_t *freed;		/* freed blocks to pass discards down for */
 	unsigned int nr_freed;
 	unsigned int freed_alloc;
@@ -121,6 +127,10 @@ struct vdisk_pool {
 	struct vdisk_pool_features features;
 	u64 low_water_blocks;
 	bool low_water_raised;
+	/* Metadata space (dm-vdisk-pool.c), under md_lock: blocks. */
+	u64 meta_reserve;
+	u64 meta_low_water;
+	bool low_water_meta_raised;
 	bool suspended;
 	bool stopping;			/* last reference gone: no more reclaim */
 
@@ -149,6 +159,8 @@ struct vdisk_pool {
 
 	struct vdisk_inflight __percpu *inflight;
 	unsigned int epoch;		/* under md_lock exclusive */
+	/* A mapping cache lost entries: see vdisk_pool_cow_barrier(). */
+	bool cow_barrier;
 	/*
 	 * Bumped (md_lock exclusive) by every change that may alter which
 	 * blocks of any vdisk are shared: copy-on-write, unmapping, reclaim,
@@ -170,7 +182,10 @@ struct vdisk_pool {
 	struct bio_list held_bios;	/* writes waiting for the gate */
 	struct bio_list flush_bios;	/* PREFLUSH bios waiting for a commit */
 	struct bio_list passdown_held;	/* writes to a block still being discarded */
+	struct bio_list prov_wait;	/* writes waiting for prov_pool/page_pool */
 	struct bio_set bs;		/* copy/merge bios */
+	mempool_t prov_pool;		/* struct vdisk_prov with a block's pages */
+	mempool_t page_pool;		/* merge pages */
 };
 
 /* One vdisk-pool table. */
@@ -208,10 +223,18 @@ struct vdisk_stats_sum {
 	u64 lat[2][VDISK_LAT_BUCKETS];
 };
 
+/* vdisk->suspending: between presuspend and resume (or presuspend_undo). */
+enum {
+	VDISK_NOT_SUSPENDING,
+	VDISK_SUSPENDING,		/* a plain suspend: complete every bio */
+	VDISK_SUSPENDING_NOFLUSH,	/* dm core may take bios back */
+};
+
 /* One vdisk table. */
 struct vdisk {
 	struct list_head list;		/* on pool->vdisks, under md_lock */
 	struct dm_target *ti;
+	int suspending;			/* VDISK_*SUSPENDING*, see no_space() */
 	struct dm_dev *pool_dev;
 	struct vdisk_pool *pool;
 	u64 id;
@@ -274,8 +297,12 @@ struct vdisk_bio {
 
 /* dm-vdisk-pool.c */
 struct vdisk_pool *vdisk_pool_find_get(struct mapped_device *md);
-int vdisk_pool_create(struct mapped_device *md, struct vdisk_pool_c *pc,
-		      struct vdisk_pool **result, char **error);
+/*
+ * The pool object of @md (a reload), or a new one opened on @pc's devices,
+ * refused if another pool uses one of them.  Holds a reference on success.
+ */
+int vdisk_pool_find_or_create(struct mapped_device *md, struct vdisk_pool_c *pc,
+			      struct vdisk_pool **result, char **error);
 void vdisk_pool_get(struct vdisk_pool *pool);
 void vdisk_pool_put(struct vdisk_pool *pool);
 int vdisk_pool_commit(struct vdisk_pool *pool);
@@ -289,20 +316,36 @@ void vdisk_pool_start_reclaim(struct vdisk_pool *pool);
 void vdisk_pool_raise_event(struct vdisk_pool *pool);
 const char *vdisk_pool_mode_name(enum vdisk_pool_mode mode);
 void vdisk_pool_check_low_water(struct vdisk_pool *pool);
+void vdisk_pool_size_metadata_reserve(struct vdisk_pool *pool, u64 total);
+bool vdisk_pool_metadata_room(struct vdisk_pool *pool, unsigned int nr, bool use_reserve);
+/* Metadata updates counted for one pool message or netlink change. */
+#define VDISK_MESSAGE_METADATA 8
 bool vdisk_pool_passdown_busy(struct vdisk_pool *pool, vd_blk_t b);
 void vdisk_pool_wait_passdowns(struct vdisk_pool *pool);
 void vdisk_pool_try_reopen(struct vdisk_pool *pool, struct vdisk_pool_c *pc);
 int vdisk_io_enter(struct vdisk_pool *pool);
 void vdisk_io_exit(struct vdisk_pool *pool, int slot);
+void vdisk_pool_cow_barrier(struct vdisk_pool *pool);
+void vdisk_pool_forget_vdisk(struct vdisk_pool *pool, u64 id);
 /* Registered pools in dev_t order: the first above @after, 0 if none. */
 dev_t vdisk_pool_next_devt(dev_t after);
 
+/* Pages of one data block (a copy-on-write merge buffer). */
+static inline unsigned int vdisk_block_pages(struct vdisk_pool *pool)
+{
+	return DIV_ROUND_UP(pool->block_sectors << SECTOR_SHIFT, PAGE_SIZE);
+}
+
 /* dm-vdisk-io.c */
+/* Size of the provisioning state of one block write (prov_pool elements). */
+size_t vdisk_prov_size(struct vdisk_pool *pool);
 int vdisk_bio_map(struct vdisk *vd, struct bio *bio);
 int vdisk_bio_end_io(struct vdisk *vd, struct bio *bio, blk_status_t *error);
 void vdisk_pool_do_work(struct work_struct *ws);
 void vdisk_defer_bio(struct vdisk_pool *pool, struct bio *bio);
 void vdisk_requeue_no_space(struct vdisk_pool *pool);
+void vdisk_suspend_no_space(struct vdisk *vd);
+void vdisk_fail_no_space(struct vdisk_pool *pool);
 void vdisk_no_space_timeout(struct work_struct *ws);
 
 /* dm-vdisk-cell.c: exclusive per-(vdisk, block) locks, worker only. */
@@ -368,6 +411,7 @@ void vdisk_netlink_multicast(struct sk_buff *skb, gfp_t gfp);
  * only) but never recurse into I/O: callers may hold md_lock.
  */
 void vdisk_event_low_water(struct vdisk_pool *pool, u64 free_blocks);
+void vdisk_event_metadata_low_water(struct vdisk_pool *pool, u64 free_blocks);
 void vdisk_event_pool_mode(struct vdisk_pool *pool, enum vdisk_pool_mode mode,
 			   const char *reason);
 void vdisk_event_vdisk_created(struct vdisk_pool *pool, u64 id, const char *name,

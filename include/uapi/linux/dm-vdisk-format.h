@@ -146,7 +146,15 @@ struct vd_superblock {
 	__le64 commit_seq;		/*  104: bumped by every commit */
 	struct vd_block_ref held_root;	/*  112: metadata snapshot, 0 = none */
 	__le64 time;			/*  128: snapshot time counter */
-	__le64 reserved1[7];		/*  136 */
+	/*
+	 * 136: commit_seq of the commit before this one (0: not recorded, by
+	 * older code: then it is commit_seq - 1).  Commits after a rollback
+	 * skip sequence numbers (the rolled-back transaction's blocks carry
+	 * its number, which is never used again), so the other slot must hold
+	 * exactly this, or a superblock write was lost.
+	 */
+	__le64 prev_commit_seq;
+	__le64 reserved1[6];		/*  144 */
 	struct vd_sm_root sm_roots[VD_NR_SPACE_MAPS];	/*  192 (4 x 64) */
 	struct vd_block_ref tree_roots[VD_NR_TREE_ROOTS];	/*  448 (16 x 16) */
 	__u8 reserved2[VD_METADATA_BLOCK_SIZE - 704];	/*  704 */

@@ -134,6 +134,7 @@ enum vdisk_attr {
 	VDISK_ATTR_EVENT,		/* u32: enum vdisk_event */
 	VDISK_ATTR_EVENT_SEQ,		/* u64: per module load, +1 per event */
 	VDISK_ATTR_RECLAIMED_BLOCKS,	/* u64: data blocks freed by a deletion */
+	VDISK_ATTR_POOL_META_LOW_WATER,	/* u64: metadata low water mark, blocks */
 
 	__VDISK_ATTR_MAX,
 	VDISK_ATTR_MAX = __VDISK_ATTR_MAX - 1
@@ -163,6 +164,7 @@ enum vdisk_pool_mode_uapi {
 	VDISK_POOL_MODE_OUT_OF_DATA_SPACE = 1,
 	VDISK_POOL_MODE_RO = 2,
 	VDISK_POOL_MODE_FAIL = 3,
+	VDISK_POOL_MODE_OUT_OF_METADATA_SPACE = 4,
 };
 
 /* VDISK_ATTR_POOL_FEATURES: the table's feature arguments. */
@@ -195,6 +197,7 @@ enum vdisk_event {
 	VDISK_EVENT_VDISK_CREATED,	/* VDISK_ID [, VDISK_NAME, ORIGIN_ID] */
 	VDISK_EVENT_VDISK_DELETED,	/* VDISK_ID [, VDISK_NAME] */
 	VDISK_EVENT_SPACE_RECLAIMED,	/* RECLAIMED_BLOCKS, POOL_DATA_FREE */
+	VDISK_EVENT_METADATA_LOW_WATER,	/* POOL_META_FREE, POOL_META_LOW_WATER */
 };
 
 #endif /* _UAPI_LINUX_DM_VDISK_NETLINK_H */

@@ -412,6 +412,7 @@ static void compare_sm(struct checker *c, struct vd_space_map *sm, u32 *expect, 
 static void check_other_slot(struct checker *c)
 {
 	vd_blk_t other = VD_SUPERBLOCK_SLOT(c->seq + 1);
+	u64 expect = le64_to_cpu(c->sb.prev_commit_seq) ?: c->seq - 1;
 	const struct vd_superblock *o;
 	struct vd_block *b;
 	u64 oseq;
@@ -421,11 +422,11 @@ static void check_other_slot(struct checker *c)
 	o = vd_block_data(b);
 	oseq = le64_to_cpu(o->commit_seq);
 	vd_bm_unlock(b);
-	if (oseq + 1 != c->seq)
+	if (oseq != expect)
 		vd_chk_report(c, VD_CHECK_ERROR,
 			      "superblock slot %llu is stale: it holds commit %llu, expected %llu (a lost superblock write); using commit %llu",
 			      (unsigned long long)other, (unsigned long long)oseq,
-			      (unsigned long long)(c->seq - 1), (unsigned long long)c->seq);
+			      (unsigned long long)expect, (unsigned long long)c->seq);
 }
 
 /* A space map could not be opened: name its stale tree nodes, if any. */

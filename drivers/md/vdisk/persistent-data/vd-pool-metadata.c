@@ -564,6 +564,7 @@ static int do_commit(struct vd_pool_metadata *pmd)
 	r = vd_tm_lock_superblock(pmd->tm, VD_SUPERBLOCK_SLOT(seq), &vd_superblock_validator, &b);
 	if (r)
 		return r;
+	pmd->sb->prev_commit_seq = pmd->sb->commit_seq;
 	pmd->sb->commit_seq = cpu_to_le64(seq);
 	d = vd_block_data(b);
 	memcpy(d, pmd->sb, sizeof(*d));
@@ -587,12 +588,25 @@ int vd_pool_commit(struct vd_pool_metadata *pmd)
 	return r;
 }
 
+/*
+ * The dropped transaction may have written blocks stamped with its number:
+ * the next transaction takes the number after it of the same slot parity
+ * (two on), so a stale block of the dropped one can never pass as written
+ * by a later one (lost-write detection), and its commit still goes to the
+ * slot the dropped commit would have used, never over the last good one.
+ */
 int vd_pool_abort(struct vd_pool_metadata *pmd)
 {
+	u64 dropped = pmd->tm ? vd_tm_txn(pmd->tm) : 0;
+	int r;
+
 	if (pmd->tm)
 		vd_tm_abort(pmd->tm);
 	destroy_internals(pmd);
-	return open_internals(pmd, pmd->read_only);
+	r = open_internals(pmd, pmd->read_only);
+	if (!r && dropped >= vd_tm_txn(pmd->tm))
+		vd_tm_set_txn(pmd->tm, dropped + VD_SUPERBLOCK_NR_SLOTS);
+	return r;
 }
 
 /* ---------------- format ---------------- */
@@ -815,6 +829,11 @@ int vd_pool_get_usage(struct vd_pool_metadata *pmd, struct vd_pool_usage *u)
 	if (r)
 		return r;
 	u->nr_free_metadata_blocks = n;
+	r = vd_sm_get_nr_allocatable(pmd->msm, &n);
+	if (r)
+		return r;
+	u->nr_allocatable_metadata_blocks = n;
+	u->metadata_commit_cost = vd_sm_commit_cost(pmd->msm) + vd_sm_commit_cost(pmd->dsm);
 	/* Empty pending tree = a root leaf without entries: one cheap lookup. */
 	{
 		u64 k;
@@ -880,6 +899,14 @@ int vd_pool_set_needs_check(struct vd_pool_metadata *pmd)
 	if (pmd->read_only)
 		return -EROFS;
 	pmd->sb->flags |= cpu_to_le32(VD_SB_FLAG_NEEDS_CHECK);
+	return 0;
+}
+
+int vd_pool_clear_needs_check(struct vd_pool_metadata *pmd)
+{
+	if (pmd->read_only)
+		return -EROFS;
+	pmd->sb->flags &= ~cpu_to_le32(VD_SB_FLAG_NEEDS_CHECK);
 	return 0;
 }
 

@@ -71,7 +71,10 @@ int vd_pool_open(struct vd_block_manager *bm, unsigned int flags,
 void vd_pool_close(struct vd_pool_metadata *pmd);
 
 int vd_pool_commit(struct vd_pool_metadata *pmd);
-/* Drop the transaction: back to the last committed state. */
+/*
+ * Drop the transaction: back to the last committed state.  The next
+ * commit skips the dropped transaction's number (see the .c file).
+ */
 int vd_pool_abort(struct vd_pool_metadata *pmd);
 bool vd_pool_is_read_only(struct vd_pool_metadata *pmd);
 struct vd_block_manager *vd_pool_get_bm(struct vd_pool_metadata *pmd);
@@ -245,6 +248,14 @@ struct vd_pool_usage {
 	u64 nr_free_data_blocks;
 	u64 nr_metadata_blocks;
 	u64 nr_free_metadata_blocks;
+	/*
+	 * Free metadata blocks this transaction can still allocate (free
+	 * minus those freed in it, reusable only after the commit), and an
+	 * upper bound of what the commit itself will allocate: a change may
+	 * start only while allocatable > commit_cost + what it needs.
+	 */
+	u64 nr_allocatable_metadata_blocks;
+	u64 metadata_commit_cost;
 	u64 transaction_id;
 	u64 commit_seq;			/* last committed */
 	vd_blk_t held_root;
@@ -258,8 +269,13 @@ int vd_pool_get_usage(struct vd_pool_metadata *pmd, struct vd_pool_usage *usage)
 int vd_pool_resize_data(struct vd_pool_metadata *pmd, u64 new_nr_blocks);
 /* Up to the block manager's size; shrinking is refused. */
 int vd_pool_resize_metadata(struct vd_pool_metadata *pmd, u64 new_nr_blocks);
-/* Persistent "run vdisk-check" flag (set on metadata errors, cleared by repair). */
+/*
+ * Persistent "run vdisk-check" flag, part of the transaction: commit to
+ * write it (the pool commits it right after the rollback of a metadata
+ * error; vdisk-check --clear-needs-check-flag clears it after a clean check).
+ */
 int vd_pool_set_needs_check(struct vd_pool_metadata *pmd);
+int vd_pool_clear_needs_check(struct vd_pool_metadata *pmd);
 bool vd_pool_needs_check(struct vd_pool_metadata *pmd);
 
 /* Non-zero reference counts of data (or metadata) blocks, in block order. */

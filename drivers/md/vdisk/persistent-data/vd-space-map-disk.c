@@ -73,6 +73,8 @@ struct vd_space_map {
 	struct vd_btree_info overflow_info;	/* block -> __le64 count */
 
 	vd_blk_t nr_blocks, nr_allocated;
+	/* Counts that reached 0 in this transaction: free, not reusable yet. */
+	vd_blk_t nr_freed_txn;
 	struct vd_ref index_root, overflow_root;
 
 	struct vd_sm_entry *cur, *com;
@@ -336,6 +338,28 @@ int vd_sm_get_nr_blocks(struct vd_space_map *sm, vd_blk_t *count)
 	return 0;
 }
 
+/*
+ * Blocks that can still be handed out in this transaction: the free ones
+ * minus those freed in it (a block freed, or allocated, in a transaction is
+ * not handed out again before the commit; see "Allocation" above).
+ */
+int vd_sm_get_nr_allocatable(struct vd_space_map *sm, vd_blk_t *count)
+{
+	*count = sm->nr_blocks - sm->nr_allocated - sm->nr_freed_txn;
+	return 0;
+}
+
+/*
+ * An upper bound of the blocks the next commit allocates from this space
+ * map's tm: storing each changed index entry shadows at most one index
+ * leaf and its share of internal nodes, and (for the metadata space map)
+ * the counts of those blocks dirty at most as many more bitmaps.
+ */
+vd_blk_t vd_sm_commit_cost(struct vd_space_map *sm)
+{
+	return 2 * sm->nr_write + 8;
+}
+
 int vd_sm_get_nr_free(struct vd_space_map *sm, vd_blk_t *count)
 {
 	*count = sm->nr_blocks - sm->nr_allocated;
@@ -419,6 +443,7 @@ static int apply(struct vd_space_map *sm, enum vd_sm_op op, vd_blk_t b, u32 coun
 	} else if (!new) {
 		e->nr_free++;
 		sm->nr_allocated--;
+		sm->nr_freed_txn++;
 		e->first_free = min(e->first_free, off);
 	}
 	bmp->nr_free = cpu_to_le32(e->nr_free);
@@ -710,6 +735,7 @@ int vd_sm_commit(struct vd_space_map *sm)
 		sm->flags[idx] &= ~VD_SMF_TXN;
 	}
 	sm->nr_txn = 0;
+	sm->nr_freed_txn = 0;
 	sm->com_nr_blocks = sm->nr_blocks;
 	sm->new_range_start = sm->nr_blocks;
 	if (sm->cursor >= sm->nr_blocks)

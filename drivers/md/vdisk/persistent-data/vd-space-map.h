@@ -33,6 +33,10 @@ void vd_sm_destroy(struct vd_space_map *sm);
 
 int vd_sm_get_nr_blocks(struct vd_space_map *sm, vd_blk_t *count);
 int vd_sm_get_nr_free(struct vd_space_map *sm, vd_blk_t *count);
+/* Free blocks that this transaction can still allocate (see the .c file). */
+int vd_sm_get_nr_allocatable(struct vd_space_map *sm, vd_blk_t *count);
+/* Upper bound of the metadata blocks the next commit of @sm allocates. */
+vd_blk_t vd_sm_commit_cost(struct vd_space_map *sm);
 int vd_sm_get_count(struct vd_space_map *sm, vd_blk_t b, u32 *count);
 /* True if the count is > 1 (cheaper than get_count for overflowed counts). */
 int vd_sm_count_is_more_than_one(struct vd_space_map *sm, vd_blk_t b, int *result);

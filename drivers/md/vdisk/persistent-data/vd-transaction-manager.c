@@ -198,6 +198,12 @@ u64 vd_tm_txn(struct vd_tm *tm)
 	return tm->txn;
 }
 
+void vd_tm_set_txn(struct vd_tm *tm, u64 txn)
+{
+	tm->txn = txn;
+	tm->bm->write_txn = txn;
+}
+
 bool vd_tm_is_new(struct vd_tm *tm, vd_blk_t b)
 {
 	return set_contains(tm, b);

@@ -60,6 +60,8 @@ struct vd_block_manager *vd_tm_get_bm(struct vd_tm *tm);
 struct vd_space_map *vd_tm_get_sm(struct vd_tm *tm);
 /* Commit sequence number of the transaction being built. */
 u64 vd_tm_txn(struct vd_tm *tm);
+/* Number the open transaction @txn (> every number used so far; nothing written yet). */
+void vd_tm_set_txn(struct vd_tm *tm, u64 txn);
 
 /* Allocate a new block, zeroed and write-locked. */
 int vd_tm_new_block(struct vd_tm *tm, const struct vd_validator *v,
