@@ -376,17 +376,11 @@ static void process_read(struct vdisk_pool *pool, struct bio *bio)
  * A write whose vdisk is being suspended does not wait for space, or the
  * suspend would wait with it: with --noflush dm core takes it back and
  * resubmits it after the resume; a plain suspend, which must complete
- * every bio, fails it.  True if @bio was completed.
+ * every bio, fails it.
  */
-static bool no_space_suspending(struct bio *bio)
+static void no_space_suspended(struct bio *bio, int state)
 {
-	struct vdisk *vd = vdisk_bio_data(bio)->vd;
-	int state = READ_ONCE(vd->suspending);
-
-	if (!state)
-		return false;
 	bio_done(bio, state == VDISK_SUSPENDING_NOFLUSH ? BLK_STS_DM_REQUEUE : BLK_STS_NOSPC);
-	return true;
 }
 
 /*
@@ -397,6 +391,7 @@ static bool no_space_suspending(struct bio *bio)
 static void no_space(struct vdisk_pool *pool, struct bio *bio, enum vdisk_pool_mode mode)
 {
 	unsigned long flags, timeout;
+	int state;
 
 	down_write(&pool->md_lock);
 	vdisk_pool_set_mode(pool, mode, pool->features.error_if_no_space ?
@@ -410,11 +405,16 @@ static void no_space(struct vdisk_pool *pool, struct bio *bio, enum vdisk_pool_m
 		bio_done(bio, BLK_STS_NOSPC);
 		return;
 	}
-	if (no_space_suspending(bio))
-		return;
+	/* vd->suspending changes under pool->lock: see vdisk_suspend_no_space(). */
 	spin_lock_irqsave(&pool->lock, flags);
-	bio_list_add(&pool->retry_on_resize, bio);
+	state = vdisk_bio_data(bio)->vd->suspending;
+	if (!state)
+		bio_list_add(&pool->retry_on_resize, bio);
 	spin_unlock_irqrestore(&pool->lock, flags);
+	if (state) {
+		no_space_suspended(bio, state);
+		return;
+	}
 	/* A reload may have changed the timeout: the latest one applies. */
 	timeout = READ_ONCE(pool->features.no_space_timeout);
 	if (timeout)
@@ -453,11 +453,11 @@ void vdisk_no_space_timeout(struct work_struct *ws)
 }
 
 /*
- * Hand back the writes of @vd waiting for space (see no_space_suspending()):
- * its presuspend, after setting vd->suspending, so that none is queued
- * after this.
+ * Set vd->suspending (VDISK_*SUSPENDING*) and, from a presuspend, hand back
+ * the writes of @vd waiting for space (see no_space_suspended()).  Under
+ * pool->lock, like no_space()'s check, so none is queued after this.
  */
-void vdisk_suspend_no_space(struct vdisk *vd)
+void vdisk_suspend_no_space(struct vdisk *vd, int state)
 {
 	struct vdisk_pool *pool = vd->pool;
 	struct bio_list all, mine;
@@ -466,17 +466,20 @@ void vdisk_suspend_no_space(struct vdisk *vd)
 
 	bio_list_init(&mine);
 	spin_lock_irqsave(&pool->lock, flags);
-	all = pool->retry_on_resize;
-	bio_list_init(&pool->retry_on_resize);
-	while ((bio = bio_list_pop(&all))) {
-		if (vdisk_bio_data(bio)->vd == vd)
-			bio_list_add(&mine, bio);
-		else
-			bio_list_add(&pool->retry_on_resize, bio);
+	vd->suspending = state;
+	if (state) {
+		all = pool->retry_on_resize;
+		bio_list_init(&pool->retry_on_resize);
+		while ((bio = bio_list_pop(&all))) {
+			if (vdisk_bio_data(bio)->vd == vd)
+				bio_list_add(&mine, bio);
+			else
+				bio_list_add(&pool->retry_on_resize, bio);
+		}
 	}
 	spin_unlock_irqrestore(&pool->lock, flags);
 	while ((bio = bio_list_pop(&mine)))
-		no_space_suspending(bio);
+		no_space_suspended(bio, state);
 }
 
 /* The pool went read-only or failed: writes waiting for space fail now. */

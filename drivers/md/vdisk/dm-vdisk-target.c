@@ -239,16 +239,13 @@ static void vdisk_presuspend(struct dm_target *ti)
 {
 	struct vdisk *vd = ti->private;
 
-	WRITE_ONCE(vd->suspending, dm_noflush_suspending(ti) ?
-		   VDISK_SUSPENDING_NOFLUSH : VDISK_SUSPENDING);
-	vdisk_suspend_no_space(vd);
+	vdisk_suspend_no_space(vd, dm_noflush_suspending(ti) ?
+			       VDISK_SUSPENDING_NOFLUSH : VDISK_SUSPENDING);
 }
 
 static void vdisk_presuspend_undo(struct dm_target *ti)
 {
-	struct vdisk *vd = ti->private;
-
-	WRITE_ONCE(vd->suspending, VDISK_NOT_SUSPENDING);
+	vdisk_suspend_no_space(ti->private, VDISK_NOT_SUSPENDING);
 }
 
 static void vdisk_resume(struct dm_target *ti)

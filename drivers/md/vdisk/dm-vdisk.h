@@ -234,7 +234,7 @@ enum {
 struct vdisk {
 	struct list_head list;		/* on pool->vdisks, under md_lock */
 	struct dm_target *ti;
-	int suspending;			/* VDISK_*SUSPENDING*, see no_space() */
+	int suspending;			/* VDISK_*SUSPENDING*, under pool->lock */
 	struct dm_dev *pool_dev;
 	struct vdisk_pool *pool;
 	u64 id;
@@ -344,7 +344,7 @@ int vdisk_bio_end_io(struct vdisk *vd, struct bio *bio, blk_status_t *error);
 void vdisk_pool_do_work(struct work_struct *ws);
 void vdisk_defer_bio(struct vdisk_pool *pool, struct bio *bio);
 void vdisk_requeue_no_space(struct vdisk_pool *pool);
-void vdisk_suspend_no_space(struct vdisk *vd);
+void vdisk_suspend_no_space(struct vdisk *vd, int state);
 void vdisk_fail_no_space(struct vdisk_pool *pool);
 void vdisk_no_space_timeout(struct work_struct *ws);
 
