@@ -253,11 +253,28 @@ static int verify_all(void)
 	return verify_names();
 }
 
+/*
+ * Every commit: the metadata it allocates stays within the cost bound the
+ * pool's admission control reserves for it (metadata_commit_cost), and
+ * afterwards every free metadata block is allocatable again.
+ */
 static int do_commit(void)
 {
+	struct vd_pool_usage before, after;
+	struct vd_pool_stats st;
 	long errs;
 
+	CHECK_R(vd_pool_get_usage(P.pmd, &before));
+	CHECK(before.nr_allocatable_metadata_blocks <= before.nr_free_metadata_blocks);
 	CHECK_R(vd_pool_commit(P.pmd));
+	vd_pool_get_stats(P.pmd, &st);
+	if (st.last_commit_allocated > before.metadata_commit_cost)
+		printf("# commit allocated %llu metadata blocks, bound %llu\n",
+		       (unsigned long long)st.last_commit_allocated,
+		       (unsigned long long)before.metadata_commit_cost);
+	CHECK(st.last_commit_allocated <= before.metadata_commit_cost);
+	CHECK_R(vd_pool_get_usage(P.pmd, &after));
+	CHECK(after.nr_allocatable_metadata_blocks == after.nr_free_metadata_blocks);
 	committed = cur;
 	nr_commits++;
 	errs = pt_check_dev(P.dev, 0, NULL);

@@ -66,6 +66,7 @@ struct vd_pool_metadata {
 	bool read_only;
 	/* An error left the transaction half done: only abort is allowed. */
 	bool broken;
+	u64 last_commit_allocated;	/* see vd_pool_get_stats() */
 	/*
 	 * The top trees' dec() drops a whole mapping tree only while releasing
 	 * a metadata snapshot.  In every other case a removed or overwritten

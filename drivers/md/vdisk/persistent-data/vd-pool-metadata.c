@@ -539,8 +539,18 @@ int vd_pmd_fail(struct vd_pool_metadata *pmd, int r, const char *what, u64 id)
 	return r;
 }
 
+/* Metadata blocks the transaction manager allocated so far in this transaction. */
+static u64 tm_allocated(struct vd_pool_metadata *pmd)
+{
+	struct vd_tm_stats s;
+
+	vd_tm_get_stats(pmd->tm, &s);
+	return s.nr_new + s.nr_shadow_copies;
+}
+
 static int do_commit(struct vd_pool_metadata *pmd)
 {
+	u64 start = tm_allocated(pmd);
 	struct vd_superblock *d;
 	struct vd_block *b;
 	u64 seq;
@@ -569,6 +579,7 @@ static int do_commit(struct vd_pool_metadata *pmd)
 	d = vd_block_data(b);
 	memcpy(d, pmd->sb, sizeof(*d));
 	memset(&d->hdr, 0, sizeof(d->hdr));
+	pmd->last_commit_allocated = tm_allocated(pmd) - start;
 	/* Everything the superblock points to is on stable storage now. */
 	return vd_tm_commit(pmd->tm, b);
 }
@@ -933,4 +944,5 @@ void vd_pool_get_stats(struct vd_pool_metadata *pmd, struct vd_pool_stats *stats
 	vd_tm_get_stats(pmd->tm, &s);
 	stats->nr_new_blocks = s.nr_new;
 	stats->nr_shadow_copies = s.nr_shadow_copies;
+	stats->last_commit_allocated = pmd->last_commit_allocated;
 }

@@ -286,6 +286,8 @@ int vd_pool_iterate_counts(struct vd_pool_metadata *pmd, bool metadata,
 struct vd_pool_stats {
 	u64 nr_new_blocks;		/* metadata blocks allocated */
 	u64 nr_shadow_copies;
+	/* Metadata blocks the last commit itself allocated (<= its commit cost). */
+	u64 last_commit_allocated;
 };
 
 void vd_pool_get_stats(struct vd_pool_metadata *pmd, struct vd_pool_stats *stats);
