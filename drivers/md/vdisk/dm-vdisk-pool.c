@@ -300,6 +300,8 @@ int vdisk_pool_metadata_error(struct vdisk_pool *pool, const char *op, int r)
  * Changes that free metadata (delete, reclaim) may use the reserve.
  */
 #define VDISK_META_PER_CHANGE 12
+/* The smallest metadata device a pool accepts: 1 MiB. */
+#define VDISK_MIN_METADATA_BLOCKS 256
 
 void vdisk_pool_size_metadata_reserve(struct vdisk_pool *pool, u64 total)
 {
@@ -802,8 +804,9 @@ static int vdisk_pool_open_metadata(struct vdisk_pool *pool, struct vdisk_pool_c
 	bool zeroed = false;
 	int r;
 
-	if (bdev_nr_sectors(bdev) < 16 * VD_METADATA_SECTORS) {
-		*error = "Metadata device is too small (need at least 64 KiB)";
+	/* Room for the metadata reserve and a few vdisks ("metadata space"). */
+	if (bdev_nr_sectors(bdev) < VDISK_MIN_METADATA_BLOCKS * VD_METADATA_SECTORS) {
+		*error = "Metadata device is too small (need at least 1 MiB)";
 		return -EINVAL;
 	}
 	r = vdisk_metadata_is_zeroed(bdev, &zeroed);
