@@ -312,15 +312,13 @@ void vdisk_pool_size_metadata_reserve(struct vdisk_pool *pool, u64 total)
 /* md_lock held.  May a change needing about @nr metadata updates start? */
 bool vdisk_pool_metadata_room(struct vdisk_pool *pool, unsigned int nr, bool use_reserve)
 {
-	struct vd_pool_usage u;
-	u64 need;
+	u64 allocatable, need;
 
-	if (vd_pool_get_usage(pool->pmd, &u))
-		return false;
-	need = u.metadata_commit_cost + (u64)(pool->nr_prov + nr) * VDISK_META_PER_CHANGE;
+	vd_pool_metadata_space(pool->pmd, &allocatable, &need);
+	need += (u64)(pool->nr_prov + nr) * VDISK_META_PER_CHANGE;
 	if (!use_reserve)
 		need += pool->meta_reserve;
-	return u.nr_allocatable_metadata_blocks >= need;
+	return allocatable >= need;
 }
 
 /* Raise the low-water-mark events once per crossing (md_lock held). */

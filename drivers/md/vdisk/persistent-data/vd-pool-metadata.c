@@ -840,11 +840,8 @@ int vd_pool_get_usage(struct vd_pool_metadata *pmd, struct vd_pool_usage *u)
 	if (r)
 		return r;
 	u->nr_free_metadata_blocks = n;
-	r = vd_sm_get_nr_allocatable(pmd->msm, &n);
-	if (r)
-		return r;
-	u->nr_allocatable_metadata_blocks = n;
-	u->metadata_commit_cost = vd_sm_commit_cost(pmd->msm) + vd_sm_commit_cost(pmd->dsm);
+	vd_pool_metadata_space(pmd, &u->nr_allocatable_metadata_blocks,
+			       &u->metadata_commit_cost);
 	/* Empty pending tree = a root leaf without entries: one cheap lookup. */
 	{
 		u64 k;
@@ -855,6 +852,15 @@ int vd_pool_get_usage(struct vd_pool_metadata *pmd, struct vd_pool_usage *u)
 		u->deletions_pending = !r;
 	}
 	return r == -ENODATA ? 0 : r;
+}
+
+void vd_pool_metadata_space(struct vd_pool_metadata *pmd, u64 *allocatable, u64 *commit_cost)
+{
+	vd_blk_t n = 0;
+
+	vd_sm_get_nr_allocatable(pmd->msm, &n);
+	*allocatable = n;
+	*commit_cost = vd_sm_commit_cost(pmd->msm) + vd_sm_commit_cost(pmd->dsm);
 }
 
 /* Grow @sm to @new_nr_blocks (checked by the caller) and record it in @sb_nr. */

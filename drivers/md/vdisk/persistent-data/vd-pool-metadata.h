@@ -266,6 +266,8 @@ struct vd_pool_usage {
 
 /* O(1). */
 int vd_pool_get_usage(struct vd_pool_metadata *pmd, struct vd_pool_usage *usage);
+/* Just nr_allocatable_metadata_blocks and metadata_commit_cost: no I/O. */
+void vd_pool_metadata_space(struct vd_pool_metadata *pmd, u64 *allocatable, u64 *commit_cost);
 int vd_pool_resize_data(struct vd_pool_metadata *pmd, u64 new_nr_blocks);
 /* Up to the block manager's size; shrinking is refused. */
 int vd_pool_resize_metadata(struct vd_pool_metadata *pmd, u64 new_nr_blocks);
