@@ -5,7 +5,7 @@
 # Kernel:  the module is built with Kbuild against KDIR (default: the headers of
 #          the kernel that Debian's linux-headers-amd64 points at, see
 #          scripts/kver.sh).  KERNEL=debug builds and uses the debug kernel tree
-#          made by scripts/kernel/build-debug-kernel.sh instead.
+#          made by scripts/kernel/debug-kernel.sh (a machine-wide cache) instead.
 # Userspace: tools and unit tests build into $(BUILD).
 
 KERNEL ?= stock
@@ -138,7 +138,7 @@ vm-shell: module tools
 	scripts/vm/vm-shell.sh --kernel $(KERNEL)
 
 debug-kernel:
-	scripts/kernel/build-debug-kernel.sh
+	scripts/kernel/debug-kernel.sh
 
 clean: clean-module
 	$(MAKE) -C userspace BUILD=$(BUILD) clean

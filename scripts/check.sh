@@ -71,7 +71,7 @@ other_kernel_make() { env -u KDIR -u KVER make --no-print-directory "$@"; }
 
 if [ $debug_lane = 1 ]; then
 	stage "debug kernel"
-	build_step debug-kernel scripts/kernel/build-debug-kernel.sh
+	build_step debug-kernel scripts/kernel/debug-kernel.sh
 fi
 
 stage "build (W=1)"
@@ -105,7 +105,7 @@ fi
 
 if [ $debug_lane = 2 ]; then
 	stage "debug kernel"
-	build_step debug-kernel scripts/kernel/build-debug-kernel.sh
+	build_step debug-kernel scripts/kernel/debug-kernel.sh
 	build_step build-module-debug other_kernel_make module KERNEL=debug W=1
 	stage "VM selftests (debug kernel)"
 	# The CI lane leaves out tests tagged "ci-debug: skip" in TESTS (see
