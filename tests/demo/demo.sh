@@ -40,7 +40,19 @@ POOL=/dev/mapper/demo-pool
 show_pool() {
 	run_checked dmsetup status demo-pool
 	say "(fields: transaction id, used/total metadata blocks, used/total data" \
-		"blocks, mode, reason, features, needs_check)"
+		"blocks, mode, reason, features, needs_check, metadata low water mark)"
+}
+
+# A command that must be refused: shows it and the kernel's one-line reason.
+run_refused() {
+	printf '\n   $ %s\n' "$*"
+	dmesg -C
+	if "$@" > /dev/null 2>&1; then
+		say "(that was accepted, but must be refused)"
+		failed=1
+		return 1
+	fi
+	dmesg | grep -E 'vdisk|table' | tail -n 2 | sed 's/^\[[^]]*\] */     refused: /'
 }
 
 step_module() {
@@ -143,8 +155,31 @@ step_delete() {
 	show_pool
 }
 
+step_safety() {
+	step "9. Table mistakes are refused and change nothing"
+	say "The pool opens its devices for its whole life, and a table that would" \
+		"let two owners write the same blocks is refused with one line in the" \
+		"kernel log: a second pool on the same metadata device, a reload of the" \
+		"pool naming another data device, one vdisk mapped twice in a table."
+	run_refused dmsetup create demo-pool2 \
+		--table "0 $(blockdev --getsz "$DATA") vdisk-pool $META $DATA 8 0"
+	run_checked dmsetup create demo-other --table "0 $(blockdev --getsz "$DATA") zero"
+	run_refused dmsetup reload demo-pool \
+		--table "0 $(blockdev --getsz "$DATA") vdisk-pool $META /dev/mapper/demo-other 8 0"
+	run_checked dmsetup remove demo-other
+	run_refused dmsetup create demo-twice --table "0 2048 vdisk $POOL 1
+2048 2048 vdisk $POOL 1"
+	say "A reload of a vdisk with another length changes nothing until it is" \
+		"resumed: the live table keeps serving its whole disk."
+	run_checked dmsetup reload demo-db --table "0 $(to_sectors 20G) vdisk $POOL 2"
+	run_checked dmsetup table demo-db
+	run_checked dmsetup resume demo-db
+	run_checked blockdev --getsize64 /dev/mapper/demo-db
+	show_pool
+}
+
 step_check() {
-	step "9. Check the metadata"
+	step "10. Check the metadata"
 	say "Deactivate everything (the pool commits), then vdisk-check walks every" \
 		"block of the metadata and rebuilds every reference count."
 	run_checked dmsetup remove demo-db
@@ -154,7 +189,7 @@ step_check() {
 }
 
 step_vdiskctl() {
-	step "10. The same by name, with vdiskctl"
+	step "11. The same by name, with vdiskctl"
 	say "vdiskctl drives pools and vdisks by name over the module's netlink" \
 		"interface: it picks the ids, names the devices /dev/mapper/POOL-NAME," \
 		"suspends the origins around snapshots and records the pool so that one" \
@@ -181,7 +216,7 @@ step_vdiskctl() {
 }
 
 step_cleanup() {
-	step "11. Unload"
+	step "12. Unload"
 	run_checked modprobe -r dm-vdisk
 	say "Coming next: dedup against an SSD tier, compression and replication."
 }
@@ -198,6 +233,7 @@ step_snapshot
 step_overwrite
 step_clone
 step_delete
+step_safety
 step_check
 step_vdiskctl
 step_cleanup
