@@ -163,6 +163,11 @@ fi
 echo "# ---- kernel log"
 cat "$klog"
 
+# Each test's wall time (the guest's "end ... secs=N" console lines), for
+# tests/README's table: <results>/vm-<kernel>-durations.txt.
+tr -d '\r' < "$console" | sed -n 's/.*@@VDISK-RIG: test \([^ ]*\) end rc=[0-9]* secs=\([0-9]*\).*/\2 \1/p' \
+	> "$results/${prefix}durations.txt"
+
 if [ "$status" != 0 ]; then
 	echo "run-selftests: FAILED (VM verdict $vm_rc; console $console, test output $out/results.log)" >&2
 	if [ "$verbose" = 0 ]; then

@@ -30,6 +30,7 @@ run_one() {	# NAME PATH
 	limit=$(sed -n 's/^# vdisk-timeout: *\([0-9][0-9]*\).*/\1/p' "$path" | head -n1)
 	[ -n "$limit" ] || limit=300
 	echo "@@VDISK-TEST-BEGIN $name" > "$out"
+	t0=$(cut -d. -f1 /proc/uptime)
 	echo "@@VDISK-RIG: test $name begin"
 	kmsg "test $name begin"
 	if [ ! -f "$path" ]; then
@@ -52,7 +53,8 @@ run_one() {	# NAME PATH
 		dmsetup remove_all -f > /dev/null 2>&1
 	fi
 	kmsg "test $name end rc=$rc"
-	echo "@@VDISK-RIG: test $name end rc=$rc"
+	# Guest uptime follows the host's clock under TCG: the test's wall time.
+	echo "@@VDISK-RIG: test $name end rc=$rc secs=$(($(cut -d. -f1 /proc/uptime) - t0))"
 	echo "@@VDISK-TEST-END $name rc=$rc" > "$out"
 	[ "$rc" = 0 ]
 }
