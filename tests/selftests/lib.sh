@@ -287,6 +287,16 @@ dmesg_problems() {
 	dmesg_test | grep -E "$VDISK_KERNEL_PROBLEMS"
 }
 
+# The usual last check of a test: "kernel log clean", failing (with the
+# lines) if this test's kernel log shows a problem (dmesg_problems).
+tap_kernel_log_clean() {
+	if dmesg_problems; then
+		tap_fail "kernel log clean"
+	else
+		tap_ok "kernel log clean"
+	fi
+}
+
 # ---- device-mapper ---------------------------------------------------------
 
 dm_exists() {

@@ -22,9 +22,5 @@ if [ -d /sys/module/dm_vdisk ] || has_target vdisk-pool || has_target vdisk; the
 else
 	tap_ok "targets are gone after unloading"
 fi
-if dmesg_problems; then
-	tap_fail "kernel log clean"
-else
-	tap_ok "kernel log clean"
-fi
+tap_kernel_log_clean
 tap_done

@@ -108,9 +108,5 @@ tap_check "reserve_metadata_snap, then a second one is refused" \
 	sh -c "dmsetup message bp 0 reserve_metadata_snap && ! dmsetup message bp 0 reserve_metadata_snap"
 tap_check "release_metadata_snap" pool_msg bp release_metadata_snap
 
-if dmesg_problems; then
-	tap_fail "kernel log clean"
-else
-	tap_ok "kernel log clean"
-fi
+tap_kernel_log_clean
 tap_done

@@ -240,9 +240,5 @@ tap_check "metadata errors: everything flushed reads back" \
 	[ "$(dev_sha256 /dev/mapper/f1)" = "$sum1" ]
 deactivate
 
-if dmesg_problems; then
-	tap_fail "kernel log clean"
-else
-	tap_ok "kernel log clean"
-fi
+tap_kernel_log_clean
 tap_done

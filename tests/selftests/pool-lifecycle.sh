@@ -95,9 +95,5 @@ else
 		grep_since_mark "foreign or damaged metadata"
 fi
 
-if dmesg_problems; then
-	tap_fail "kernel log clean"
-else
-	tap_ok "kernel log clean"
-fi
+tap_kernel_log_clean
 tap_done

@@ -192,9 +192,5 @@ dm_remove e1
 dm_remove me
 tap_check "error_if_no_space: vdisk-check clean after deactivation" vdisk_check "$M2"
 
-if dmesg_problems; then
-	tap_fail "kernel log clean"
-else
-	tap_ok "kernel log clean"
-fi
+tap_kernel_log_clean
 tap_done

@@ -104,9 +104,5 @@ tap_check "the data committed before the error is intact (fio verify)" region ve
 tap_check "writes work (fio writes and verifies 4M)" region write 2
 deactivate
 tap_check "vdisk-check clean after deactivation" vdisk_check /dev/mapper/em
-if dmesg_problems; then
-	tap_fail "kernel log clean"
-else
-	tap_ok "kernel log clean"
-fi
+tap_kernel_log_clean
 tap_done

@@ -147,9 +147,5 @@ wait
 dm_remove r1
 dm_remove rp
 tap_check "vdisk-check clean after deactivation" vdisk_check "$M"
-if dmesg_problems; then
-	tap_fail "kernel log clean"
-else
-	tap_ok "kernel log clean"
-fi
+tap_kernel_log_clean
 tap_done

@@ -491,9 +491,5 @@ reactivate() {
 tap_check "reactivated: every vdisk's data checks out, the pool is rw" reactivate
 deactivate > /dev/null 2>&1
 
-if dmesg_problems; then
-	tap_fail "kernel log clean"
-else
-	tap_ok "kernel log clean"
-fi
+tap_kernel_log_clean
 tap_done

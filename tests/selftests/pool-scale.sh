@@ -85,9 +85,5 @@ tap_check "reactivation finishes the reclaim: no data block used" \
 dm_remove sc
 tap_check "vdisk-check clean" vdisk_check /dev/ram0
 
-if dmesg_problems; then
-	tap_fail "kernel log clean"
-else
-	tap_ok "kernel log clean"
-fi
+tap_kernel_log_clean
 tap_done

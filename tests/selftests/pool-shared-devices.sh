@@ -138,9 +138,5 @@ dm_remove a2
 dm_remove a1
 dm_remove pa
 tap_check "vdisk-check clean at the end" vdisk_check $M
-if dmesg_problems; then
-	tap_fail "kernel log clean"
-else
-	tap_ok "kernel log clean"
-fi
+tap_kernel_log_clean
 tap_done

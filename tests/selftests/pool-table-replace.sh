@@ -100,9 +100,5 @@ dm_remove t2
 dm_remove t1
 dm_remove tp
 tap_check "vdisk-check clean at the end" vdisk_check /dev/mapper/tm
-if dmesg_problems; then
-	tap_fail "kernel log clean"
-else
-	tap_ok "kernel log clean"
-fi
+tap_kernel_log_clean
 tap_done

@@ -41,9 +41,5 @@ dm_remove rs-thin
 dm_remove rs-pool
 tap_check "thin_check accepts the pool metadata" thin_check "$meta"
 
-if dmesg_problems; then
-	tap_fail "kernel log clean"
-else
-	tap_ok "kernel log clean"
-fi
+tap_kernel_log_clean
 tap_done

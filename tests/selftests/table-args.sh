@@ -121,9 +121,5 @@ echo "$bad_vdisk_tables" | {
 read -r _tap_n _tap_failed < "$VDISK_TEST_TMP/counts"
 dm_remove ta-pool
 
-if dmesg_problems; then
-	tap_fail "kernel log clean"
-else
-	tap_ok "kernel log clean"
-fi
+tap_kernel_log_clean
 tap_done

@@ -62,9 +62,5 @@ mount -t ext4 -o ro,noload /dev/mapper/x2 "$T/snap" || tap_diag "snapshot remoun
 tap_check "the snapshot is still the original tree" [ "$(tree_sum "$T/snap")" = "$src" ]
 umount "$T/snap"
 
-if dmesg_problems; then
-	tap_fail "kernel log clean"
-else
-	tap_ok "kernel log clean"
-fi
+tap_kernel_log_clean
 tap_done

@@ -57,9 +57,5 @@ tap_check "64k blocks: randrw 8k" fio_verify /dev/mapper/g1 16M $AIO \
 	--offset=16M --rw=randrw --bs=8k
 }
 
-if dmesg_problems; then
-	tap_fail "kernel log clean"
-else
-	tap_ok "kernel log clean"
-fi
+tap_kernel_log_clean
 tap_done

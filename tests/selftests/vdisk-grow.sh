@@ -45,9 +45,5 @@ both_halves() {
 		fio_verify_only /dev/mapper/g1 8M --offset=8M --rw=randwrite --bs=4k
 }
 tap_check "after reactivation both halves are intact" both_halves
-if dmesg_problems; then
-	tap_fail "kernel log clean"
-else
-	tap_ok "kernel log clean"
-fi
+tap_kernel_log_clean
 tap_done

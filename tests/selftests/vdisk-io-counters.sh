@@ -65,9 +65,5 @@ tap_check "blkdiscard -z of 8 KiB: counted as 1 discard" moved_by 0 0 0 0 1 0
 run dd if=/dev/urandom of=$dev bs=4096 seek=10 count=1 oflag=direct conv=fsync status=none
 tap_check "4 KiB write + fsync: 1 write, 1 flush" moved_by 0 1 0 4096 0 1
 
-if dmesg_problems; then
-	tap_fail "kernel log clean"
-else
-	tap_ok "kernel log clean"
-fi
+tap_kernel_log_clean
 tap_done

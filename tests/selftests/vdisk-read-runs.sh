@@ -149,9 +149,5 @@ tap_check "reads of the range being discarded complete" status $crc "$T/churn.ou
 tap_check "fio verify (randwrite 64k) racing with them" status $frc "$T/fio.out"
 tap_check "origin after the races, 1 MiB reads" dev_is "$T/ref1" $V1 1M
 
-if dmesg_problems; then
-	tap_fail "kernel log clean"
-else
-	tap_ok "kernel log clean"
-fi
+tap_kernel_log_clean
 tap_done

@@ -106,9 +106,5 @@ after_reactivation() {
 }
 tap_check "after reactivation v1's head and v2's data are intact" after_reactivation
 
-if dmesg_problems; then
-	tap_fail "kernel log clean"
-else
-	tap_ok "kernel log clean"
-fi
+tap_kernel_log_clean
 tap_done

@@ -87,9 +87,5 @@ tap_check "after deleting the snapshot: origin all exclusive" \
 dm_remove o1
 dm_remove lp
 
-if dmesg_problems; then
-	tap_fail "kernel log clean"
-else
-	tap_ok "kernel log clean"
-fi
+tap_kernel_log_clean
 tap_done

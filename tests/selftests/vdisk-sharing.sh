@@ -53,9 +53,5 @@ tap_check "after deleting the snapshot: origin all exclusive" shows o1 56 56 0
 dm_remove o1
 dm_remove sp
 
-if dmesg_problems; then
-	tap_fail "kernel log clean"
-else
-	tap_ok "kernel log clean"
-fi
+tap_kernel_log_clean
 tap_done

@@ -49,9 +49,5 @@ tap_check "discarding the top block: back to 2080" highest_is 2080
 blkdiscard /dev/mapper/h1 || tap_diag "discard of everything failed"
 tap_check "discarding everything: -" highest_is -
 
-if dmesg_problems; then
-	tap_fail "kernel log clean"
-else
-	tap_ok "kernel log clean"
-fi
+tap_kernel_log_clean
 tap_done

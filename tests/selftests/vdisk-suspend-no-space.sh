@@ -151,9 +151,5 @@ wait
 dm_remove s1
 dm_remove sp
 tap_check "vdisk-check clean after deactivation" vdisk_check /dev/mapper/em
-if dmesg_problems; then
-	tap_fail "kernel log clean"
-else
-	tap_ok "kernel log clean"
-fi
+tap_kernel_log_clean
 tap_done

@@ -103,9 +103,5 @@ after_reactivation() {
 }
 tap_check "after reactivation vdisks 1 and 2 hold their data" after_reactivation
 
-if dmesg_problems; then
-	tap_fail "kernel log clean"
-else
-	tap_ok "kernel log clean"
-fi
+tap_kernel_log_clean
 tap_done

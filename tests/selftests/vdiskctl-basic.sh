@@ -135,9 +135,5 @@ tap_check "pool remove" vdiskctl pool remove p0
 tap_check "pool remove: no dm device left, pool listed as inactive" sh -c \
 	'! dmsetup ls | grep -q "^p0" && vdiskctl pool list --json |
 	 jq -e ".pools[] | select(.name == \"p0\") | .active == false"'
-if dmesg_problems; then
-	tap_fail "kernel log clean"
-else
-	tap_ok "kernel log clean"
-fi
+tap_kernel_log_clean
 tap_done

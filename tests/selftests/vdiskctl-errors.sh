@@ -108,9 +108,5 @@ EOF2
 tap_check "unprivileged --help still works" as_nobody vdiskctl create --help
 tap_check "the pool is still usable afterwards" sh -c \
 	'vdiskctl create p0 vm2 --size 1M && vdiskctl remove p0 vm2'
-if dmesg_problems; then
-	tap_fail "kernel log clean"
-else
-	tap_ok "kernel log clean"
-fi
+tap_kernel_log_clean
 tap_done
