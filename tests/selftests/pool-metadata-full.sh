@@ -165,8 +165,11 @@ enospc() {	# every job stopped with ENOSPC (28) or wrote its whole region
 tap_check "error_if_no_space: writes fail with ENOSPC" enospc
 tap_check "error_if_no_space: the pool is out_of_metadata_space, not ro" \
 	mode_in me out_of_metadata_space rw
+logged() {	# ERE: a line of the log since the mark matches
+	dmesg_since_mark | grep -qE "$1" || { dmesg_since_mark | grep vdisk | tail -10; return 1; }
+}
 tap_check "error_if_no_space: the kernel log says out_of_metadata_space" \
-	sh -c "dmesg | grep -q 'switching to out_of_metadata_space mode: error_if_no_space'"
+	logged "switching to out_of_metadata_space mode"
 tap_check "error_if_no_space: a flush succeeds" flush_dev $V
 acked_verify() {
 	_n=0

@@ -8,11 +8,15 @@
 # one vdisk id twice; a vdisk id already active elsewhere; a second pool on
 # the same metadata or data device; a pool reload naming another data or
 # metadata device; the pool's table replaced by an error table and back;
-# `dmsetup remove --force` of a vdisk; snapshots of the victims.  Every
+# `dmsetup remove --force` of a vdisk (and of the pool, which its vdisks hold
+# open: it gets an error table); snapshots of the victims; reloads of the
+# victims to other lengths (above their fio region).  Every
 # refused step must fail with a kernel log line saying why and change
 # nothing; the victims' fio must verify; at the end every vdisk's data
 # checks out, the pool is rw, vdisk-check is clean and a reactivation finds
-# all the data.  Seed: $1, else $VDISK_SEED, else 18 (printed as "# seed N").
+# all the data.  Seed: $1, else $VDISK_SEED, else 18 (printed as "# seed N";
+# in the VM: scripts/vm/run-selftests.sh --test pool-reload-torture
+# --append VDISK_SEED=N, the kernel hands it to init's environment).
 #
 # vdisk-timeout: 300
 # vdisk-disks: 64M 512M
@@ -21,9 +25,9 @@
 
 SEED=${1:-${VDISK_SEED:-18}}
 MAX_STEPS=60		# operator steps at most ...
-MAX_SECS=70		# ... and for about this long (at least one of each kind)
+MAX_SECS=45		# ... and for about this long (at least one of each kind)
 
-tap_plan 21
+tap_plan 22
 echo "# seed $SEED"
 
 modprobe dm-vdisk || tap_diag "modprobe dm-vdisk failed"
@@ -114,6 +118,7 @@ setup() {
 }
 tap_check "pool, 2 victim and 3 other vdisks set up" setup
 for ti in $OTHERS; do eval "size_$ti=2097152"; done	# (setup ran in a subshell)
+for ti in $VICTIMS; do eval "vsize_$ti=16777216"; done
 
 # ---- the victims: fio write+verify rounds until $T/stop exists ----
 victim_loop() {	# ID
@@ -159,6 +164,7 @@ check_other() {	# KIND ID
 	to=$(other_ok "$2") || note_fail "$1" "$to"
 }
 check_all_others() {	# KIND
+	count "$1"
 	for tj in $OTHERS; do check_other "$1" $tj; done
 }
 write_chunk() {	# ID 64K-INDEX: new random data there, in the vdisk and its image
@@ -177,8 +183,9 @@ op_resize() {	# reload an other vdisk to a new length, write, resume or clear
 	count resize
 	pick_other
 	eval "tcur=\$size_$K"
-	rnd 4
+	rnd 3
 	tnew=$(( (R + 1) * 1048576 ))
+	[ "$tnew" -ge "$tcur" ] && tnew=$((tnew + 1048576))	# another size
 	dmsetup reload ro$K --table "0 $((tnew / 512)) vdisk $P $K" ||
 		{ note_fail resize "reload ro$K to $tnew bytes failed"; return; }
 	# V1: the live table keeps its whole length and data until the resume.
@@ -284,9 +291,22 @@ op_reload_other() {	# reload the pool naming another data/metadata device
 op_error() {	# the pool's table replaced by an error table, then back
 	count error
 	ttab=$(dmsetup table rtp)
-	tap_diag "step $step (+$(($(date +%s) - start))s): pool error table and back"
-	{ dmsetup load rtp --table "0 524288 error" && dmsetup resume rtp; } ||
-		{ note_fail error "loading an error table into the pool failed"; return; }
+	rnd 2
+	if [ $R = 0 ]; then
+		tap_diag "step $step (+$(($(date +%s) - start))s): pool error table and back"
+		{ dmsetup load rtp --table "0 524288 error" && dmsetup resume rtp; } ||
+			{ note_fail error "loading an error table into the pool failed"; return; }
+	else
+		# The vdisks hold the pool open: the table becomes an error
+		# table and the removal fails (device busy).
+		tap_diag "step $step (+$(($(date +%s) - start))s): remove --force of the pool and back"
+		if dmsetup remove --force rtp > /dev/null 2>&1; then
+			note_fail error "remove --force removed the pool under its vdisks"
+			return
+		fi
+		dmsetup table rtp | grep -q " error" ||
+			{ note_fail error "remove --force left: $(dmsetup table rtp)"; return; }
+	fi
 	# P4: the pool object holds its devices; its vdisks go on.
 	if dmsetup remove rtd 2>/dev/null; then
 		note_fail error "the data device rtd could be removed under the pool"
@@ -325,6 +345,35 @@ op_rmforce() {	# dmsetup remove --force of an other vdisk, activated again
 	dm_create ro$K "0 $((tsz / 512)) vdisk $P $K" ||
 		{ note_fail rmforce "ro$K does not activate again"; return; }
 	check_other rmforce $K
+}
+op_vresize() {	# reload a victim to another length (above its fio region) under load
+	count vresize
+	rnd 2
+	tv=$((R + 1))
+	eval "tcur=\$vsize_$tv"
+	rnd 4
+	tnew=$(( (R + 2) * 4194304 ))	# 8M..20M
+	[ "$tnew" = "$tcur" ] && tnew=$((tnew + 4194304))
+	dmsetup reload rv$tv --table "0 $((tnew / 512)) vdisk $P $tv" ||
+		{ note_fail vresize "reload rv$tv to $tnew bytes failed"; return; }
+	[ "$(dev_sectors /dev/mapper/rv$tv)" = $((tcur / 512)) ] ||
+		note_fail vresize "rv$tv changed size with a reload pending"
+	rnd 3
+	if [ $R = 0 ]; then
+		tap_diag "step $step (+$(($(date +%s) - start))s): rv$tv reload $tcur -> $tnew, clear"
+		dmsetup clear rv$tv || note_fail vresize "dmsetup clear rv$tv failed"
+	else
+		tap_diag "step $step (+$(($(date +%s) - start))s): rv$tv reload $tcur -> $tnew, resume"
+		dmsetup resume rv$tv || { note_fail vresize "resume rv$tv failed"; return; }
+		eval "vsize_$tv=$tnew"
+		tcur=$tnew
+	fi
+	[ "$(dev_sectors /dev/mapper/rv$tv)" = $((tcur / 512)) ] ||
+		note_fail vresize "rv$tv: $(dev_sectors /dev/mapper/rv$tv) sectors, expected $((tcur / 512))"
+	thi=$(dmsetup status rv$tv | awk '{ print $7 }')
+	[ "$thi" = - ] || [ "$thi" -le $((tcur / 512)) ] ||
+		note_fail vresize "rv$tv: highest mapped sector $thi past the end $((tcur / 512))"
+	no_inactive rv$tv || note_fail vresize "rv$tv has an inactive table left"
 }
 nsnap=0
 op_snap() {	# snapshot a victim (suspended), write and verify the snapshot
@@ -368,15 +417,16 @@ run_op() {
 	6) op_rmforce ;;
 	7) op_snap ;;
 	8) op_pool_reload ;;
+	9) op_vresize ;;
 	esac
 }
 
 start=$(date +%s)
-# The first 9 steps: each kind once, in a seeded order; then weighted
+# The first 10 steps: each kind once, in a seeded order; then weighted
 # random (reloads and suspends twice as often).
-ORDER="0 1 2 3 4 5 6 7 8"
+ORDER="0 1 2 3 4 5 6 7 8 9"
 first=
-n=9
+n=10
 while [ $n -gt 0 ]; do
 	rnd $n
 	i=0 rest=
@@ -392,10 +442,11 @@ for o in $first; do
 done
 while [ $step -lt $MAX_STEPS ] && [ $(($(date +%s) - start)) -lt $MAX_SECS ]; do
 	step=$((step + 1))
-	rnd 11
+	rnd 13
 	case $R in
-	9) R=0 ;;
-	10) R=1 ;;
+	10) R=0 ;;
+	11) R=1 ;;
+	12) R=9 ;;
 	esac
 	run_op $R
 	[ $((step % 5)) = 0 ] && check_all_others others
@@ -404,7 +455,6 @@ while [ $step -lt $MAX_STEPS ] && [ $(($(date +%s) - start)) -lt $MAX_SECS ]; do
 	done
 done
 tap_diag "$step steps in $(($(date +%s) - start)) s"
-count others
 
 report resize "vdisk reloads to another length (resume or clear): live table intact, size and data as expected"
 report suspend "suspend/resume (plain, --noflush) of vdisks and the pool"
@@ -415,6 +465,7 @@ report error "the pool's table replaced by an error table and back: vdisks go on
 report rmforce "dmsetup remove --force of a vdisk, activated again with its data"
 report snap "snapshots of the victims while fio runs; fio verify on the snapshots"
 report poolreload "pool reloads with its own devices"
+report vresize "victim reloads to another length under fio (resume or clear)"
 
 # ---- the end: stop the victims, check everything ----
 touch "$T/stop"
@@ -454,7 +505,7 @@ others_ok() {
 	for tj in $OTHERS; do other_ok $tj || return 1; done
 }
 tap_check "other vdisks: size, data and mapped range as the model says" others_ok
-report others "other vdisks intact during the run (checked every 5 steps)"
+report others "other vdisks intact during the run (all checked every 5 steps)"
 # shellcheck disable=SC2086
 snaps_verify() {
 	for ts in ${SNAPS:-}; do
@@ -480,7 +531,10 @@ tap_check "deactivation" deactivate
 tap_check "vdisk-check clean after deactivation" vdisk_check /dev/mapper/rtm
 reactivate() {
 	make_pool rtp /dev/mapper/rtm /dev/mapper/rtd 128 0 || return 1
-	for td in $VICTIMS; do make_vdisk rv$td rtp $td 16M || return 1; done
+	for td in $VICTIMS; do
+		eval "tsz=\$vsize_$td"
+		make_vdisk rv$td rtp $td $((tsz / 512))s || return 1
+	done
 	for td in $OTHERS; do
 		eval "tsz=\$size_$td"
 		make_vdisk ro$td rtp $td $((tsz / 512))s || return 1
