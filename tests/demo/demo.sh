@@ -46,7 +46,7 @@ show_pool() {
 # A command that must be refused: shows it and the kernel's one-line reason.
 run_refused() {
 	printf '\n   $ %s\n' "$*"
-	dmesg -C
+	dmesg -c > /dev/null
 	if "$@" > /dev/null 2>&1; then
 		say "(that was accepted, but must be refused)"
 		failed=1
@@ -163,12 +163,14 @@ step_safety() {
 		"pool naming another data device, one vdisk mapped twice in a table."
 	run_refused dmsetup create demo-pool2 \
 		--table "0 $(blockdev --getsz "$DATA") vdisk-pool $META $DATA 8 0"
-	run_checked dmsetup create demo-other --table "0 $(blockdev --getsz "$DATA") zero"
+	run_checked dmsetup create demo-other --table "0 $(blockdev --getsz "$META") linear $META 0"
 	run_refused dmsetup reload demo-pool \
 		--table "0 $(blockdev --getsz "$DATA") vdisk-pool $META /dev/mapper/demo-other 8 0"
 	run_checked dmsetup remove demo-other
-	run_refused dmsetup create demo-twice --table "0 2048 vdisk $POOL 1
-2048 2048 vdisk $POOL 1"
+	run_checked dmsetup message demo-pool 0 create_vdisk 9
+	run_refused dmsetup create demo-twice --table "0 2048 vdisk $POOL 9
+2048 2048 vdisk $POOL 9"
+	run_checked dmsetup message demo-pool 0 delete 9
 	say "A reload of a vdisk with another length changes nothing until it is" \
 		"resumed: the live table keeps serving its whole disk."
 	run_checked dmsetup reload demo-db --table "0 $(to_sectors 20G) vdisk $POOL 2"
