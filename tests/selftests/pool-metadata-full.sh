@@ -14,7 +14,7 @@
 # stays out_of_metadata_space, not ro), every acknowledged write verifies,
 # and growing the metadata device makes the pool rw again.
 #
-# vdisk-timeout: 1800
+# vdisk-timeout: 3000
 # vdisk-disks: 64M 512M
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
