@@ -321,6 +321,27 @@ bool vdisk_pool_metadata_room(struct vdisk_pool *pool, unsigned int nr, bool use
 	return allocatable >= need;
 }
 
+/*
+ * Once per crossing of a low water mark (@raised remembers it): log, raise
+ * the dm table event and return true so that the caller sends its netlink
+ * event.
+ */
+static bool low_water_crossed(struct vdisk_pool *pool, bool *raised, u64 free, u64 mark,
+			      const char *what)
+{
+	if (free > mark) {
+		*raised = false;
+		return false;
+	}
+	if (*raised)
+		return false;
+	*raised = true;
+	DMWARN("pool %s: reached low water mark for %s device: sending event",
+	       dm_device_name(pool->md), what);
+	vdisk_pool_raise_event(pool);
+	return true;
+}
+
 /* Raise the low-water-mark events once per crossing (md_lock held). */
 void vdisk_pool_check_low_water(struct vdisk_pool *pool)
 {
@@ -328,28 +349,12 @@ void vdisk_pool_check_low_water(struct vdisk_pool *pool)
 
 	if (vd_pool_get_usage(pool->pmd, &u))
 		return;
-	if (u.nr_free_metadata_blocks <= pool->meta_low_water) {
-		if (!pool->low_water_meta_raised) {
-			pool->low_water_meta_raised = true;
-			DMWARN("pool %s: reached low water mark for metadata device: sending event",
-			       dm_device_name(pool->md));
-			vdisk_pool_raise_event(pool);
-			vdisk_event_metadata_low_water(pool, u.nr_free_metadata_blocks);
-		}
-	} else {
-		pool->low_water_meta_raised = false;
-	}
-	if (u.nr_free_data_blocks <= pool->low_water_blocks) {
-		if (!pool->low_water_raised) {
-			pool->low_water_raised = true;
-			DMWARN("pool %s: reached low water mark for data device: sending event",
-			       dm_device_name(pool->md));
-			vdisk_pool_raise_event(pool);
-			vdisk_event_low_water(pool, u.nr_free_data_blocks);
-		}
-	} else {
-		pool->low_water_raised = false;
-	}
+	if (low_water_crossed(pool, &pool->low_water_meta_raised, u.nr_free_metadata_blocks,
+			      pool->meta_low_water, "metadata"))
+		vdisk_event_metadata_low_water(pool, u.nr_free_metadata_blocks);
+	if (low_water_crossed(pool, &pool->low_water_raised, u.nr_free_data_blocks,
+			      pool->low_water_blocks, "data"))
+		vdisk_event_low_water(pool, u.nr_free_data_blocks);
 }
 
 void vdisk_pool_wake(struct vdisk_pool *pool)
