@@ -15,6 +15,8 @@
 #   --smp N                virtual CPUs (default 2)
 #   --timeout SECONDS      hard limit, qemu is killed after it (default 600)
 #   --name NAME            files go to build/vm/NAME/ (default "vm")
+#   --dir DIR              files go to DIR instead (run-selftests.sh gives
+#                          each of its VMs its own)
 #   --net-listen PORT      virtio-net on a qemu socket netdev, listening on
 #   --net-connect PORT     127.0.0.1:PORT / connecting to it (two-VM tests)
 #   --mac MAC              MAC address for that NIC
@@ -33,7 +35,7 @@
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 
-kernel=stock initramfs='' run=none append='' mem=2G smp=2 timeout=600 name=vm
+kernel=stock initramfs='' run=none append='' mem=2G smp=2 timeout=600 name=vm dir=''
 net='' mac=52:54:00:12:34:56 interactive=0 quiet=0
 disks=()
 while [ $# -gt 0 ]; do
@@ -47,12 +49,13 @@ while [ $# -gt 0 ]; do
 	--smp) smp=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--name) name=$2; shift 2 ;;
+	--dir) dir=$2; shift 2 ;;
 	--net-listen) net="listen=127.0.0.1:$2"; shift 2 ;;
 	--net-connect) net="connect=127.0.0.1:$2"; shift 2 ;;
 	--mac) mac=$2; shift 2 ;;
 	--interactive) interactive=1; shift ;;
 	--quiet) quiet=1; shift ;;
-	-h|--help) sed -n '3,33s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,35s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) vm_die "unknown argument '$1'" ;;
 	esac
 done
@@ -60,7 +63,7 @@ vm_kernel_setup "$kernel"
 [ -n "$initramfs" ] || initramfs=$(vm_initramfs_path "$kernel")
 [ -f "$initramfs" ] || vm_die "no initramfs $initramfs: run scripts/vm/build-initramfs.sh --kernel $kernel"
 
-out=$VM_DIR/$name
+out=${dir:-$VM_DIR/$name}
 mkdir -p "$out"
 console=$out/console.log results=$out/results.log
 rm -f "$console" "$results" "$out"/disk*.img
@@ -107,6 +110,12 @@ if [ -n "$net" ]; then
 	args+=(-netdev "socket,id=n0,$net" -device "virtio-net-pci,netdev=n0,mac=$mac")
 fi
 cmdline="console=ttyS0 panic=-1 printk.time=1 vdisk.run=$run$append"
+# Under TCG a guest CPU runs tens of times slower than hardware and stops
+# whenever the host deschedules its thread, so the stall detectors' hardware
+# timeouts (RCU 21 s, soft lockup 20 s) fire on a busy host with nothing
+# wrong in the guest (seen: an RCU stall while the debug kernel booted).  A
+# real stall still reports, later: RCU after 120 s, soft lockup after 60 s.
+[ "$accel" = tcg ] && cmdline+=" rcupdate.rcu_cpu_stall_timeout=120 watchdog_thresh=30"
 args+=(-append "$cmdline")
 
 if [ "$interactive" = 1 ]; then

@@ -15,7 +15,7 @@ log=$1
 
 # Extended regexps, matched case-sensitively anywhere in a line.
 patterns='BUG:|WARNING:|Oops|general protection|KASAN|lockdep|possible circular locking'
-patterns+='|hung_task|blocked for more than|Kernel panic|UBSAN|soft lockup|rcu.*stall'
+patterns+='|hung_task|blocked for more than|Kernel panic|UBSAN|soft lockup|rcu: INFO:.*stall'
 patterns+='|kernel BUG at|Unable to handle|unreferenced object|stack-protector'
 # Debug-kernel boot banners that contain a pattern but report nothing wrong.
 benign='KASAN: (initialized|enabled)|KernelAddressSanitizer initialized'
