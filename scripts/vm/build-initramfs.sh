@@ -32,9 +32,14 @@ done
 vm_kernel_setup "$kernel"
 [ -n "$out" ] || out=$(vm_initramfs_path "$kernel")
 mkdir -p "$(dirname "$out")" "$VM_DIR"
+# Two runs in one checkout build the same image one after the other (the
+# second finds it up to date); a run boots its own hard link of it, so a
+# rebuild never changes what a running VM boots.
+exec 8> "$out.lock"
+flock 8
 
 # Host programs the guest needs.  Missing optional ones are reported, not fatal.
-required_bins="dash bash dmsetup fio blockdev losetup mkfs.ext4 e2fsck debugfs dumpe2fs ip"
+required_bins="dash bash dmsetup fio blockdev losetup mkfs.ext4 e2fsck debugfs dumpe2fs ip tc"
 optional_bins="thin_check thin_dump thin_restore thin_repair thin_ls jq blkdiscard
 	wipefs stress-ng"
 
@@ -44,7 +49,7 @@ modules="dm-mod dm-bufio dm-bio-prison dm-persistent-data dm-thin-pool
 	dm-log-writes dm-flakey dm-dust dm-delay dm-zero dm-snapshot brd loop
 	virtio_pci virtio_blk virtio_net veth ext4 crc32c_generic crc32c-intel
 	libcrc32c crc16 lz4_compress lz4 zstd_compress zstd xxhash_generic
-	sha256_generic"
+	sha256_generic sch_netem sch_tbf drbd"
 our_modules="drivers/md/vdisk/dm-vdisk.ko tests/kmod/dm-vdisk-rigtest.ko tests/kmod/dm-vdisk-biotest.ko"
 
 # ---- collect the file manifest: "SRC DEST" lines --------------------------
