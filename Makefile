@@ -39,7 +39,7 @@ help:
 	@echo "make W=1           the same with the kernel's extra warnings"
 	@echo "make check         W=1 build, checkpatch, sparse, unit tests, VM selftests"
 	@echo "make check-unit    userspace unit tests only (ASan+UBSan)"
-	@echo "make check-vm      VM selftests only; T=name runs one"
+	@echo "make check-vm      VM selftests only, in parallel VMs; T=name runs one, JOBS=N SMP=N"
 	@echo "make soak          long model/crash runs (OPS=1000000, random SEEDS)"
 	@echo "make check KERNEL=debug   the same on the KASAN/lockdep debug kernel"
 	@echo "make demo          boot the VM and walk through dm-vdisk"
@@ -106,7 +106,8 @@ check-tools: tools
 	scripts/tap-run.sh tools tests/tools/test-tools.sh $(BUILD)/bin
 
 check-vm: module tools
-	scripts/vm/run-selftests.sh --kernel $(KERNEL) $(if $(T),--test $(T))
+	scripts/vm/run-selftests.sh --kernel $(KERNEL) $(if $(T),--test $(T)) \
+		$(if $(JOBS),--jobs $(JOBS)) $(if $(SMP),--smp $(SMP))
 
 # Long randomised model and crash runs: make soak [OPS=N] [SEEDS="a b"].
 soak:

@@ -9,13 +9,14 @@
 #      the tools' end-to-end test
 #   4. short fuzz runs
 #   5. the VM rig's self-test (it must catch a WARN, an oops, a failing test)
-#   6. the VM selftests on the stock kernel, or only on the debug kernel
-#      with KERNEL=debug
+#   6. the VM selftests on the stock kernel (in parallel VMs, within a
+#      wall-time budget), or only on the debug kernel with KERNEL=debug
 #   7. on the stock kernel: the benchmark suite at tiny sizes (make
 #      bench-smoke); it fails when the suite breaks, never on speed
 #   8. with CI=true or DEBUG_LANE=1 (and KERNEL=stock): the debug kernel
 #      (KASAN, lockdep, ...; built from linux-source-6.1 or taken from its
-#      cache in $BUILD/kernel-debug) and the same VM selftests on it
+#      cache in $BUILD/kernel-debug) and the VM selftests not tagged
+#      "ci-debug: skip" on it, within the debug lane's budget
 # A failing stage does not stop the later ones; the last line is the total
 # "N passed, N failed, N skipped" and the exit status is non-zero on failure.
 set -uo pipefail
@@ -94,8 +95,18 @@ fi
 stage "VM rig self-test"
 scripts/tap-run.sh rig scripts/vm/rig-selftest.sh --kernel "$KERNEL"
 
+# Wall-time budgets of the VM suites (seconds, checked by run-selftests.sh,
+# see tests/README "Time budget"): CI fails loudly, naming the costliest
+# tests, instead of creeping towards its 90-minute limit.  Only for the
+# whole suite: a T= run or make check KERNEL=debug (every test) has none.
+STOCK_BUDGET=${STOCK_BUDGET:-1200}
+DEBUG_LANE_BUDGET=${DEBUG_LANE_BUDGET:-1500}
+stock_budget=()
+[ "$KERNEL" = stock ] && [ -z "${T:-}" ] && stock_budget=(--budget "$STOCK_BUDGET")
+
 stage "VM selftests ($KERNEL kernel)"
-runner_step vm-$KERNEL-runner scripts/vm/run-selftests.sh --kernel "$KERNEL" ${T:+--test "$T"}
+runner_step vm-$KERNEL-runner scripts/vm/run-selftests.sh --kernel "$KERNEL" ${T:+--test "$T"} \
+	"${stock_budget[@]}"
 
 if [ "$KERNEL" = stock ]; then
 	stage "benchmark smoke run (stock kernel)"
@@ -112,8 +123,11 @@ if [ $debug_lane = 2 ]; then
 	# tests/README, "Time budget"); make check KERNEL=debug runs them all.
 	debug_tests=${T:-$(grep -v 'ci-debug: *skip' tests/selftests/TESTS |
 		sed 's/#.*//; /^[[:space:]]*$/d; s/[[:space:]]//g' | paste -sd,)}
+	lane_budget=()
+	[ -z "${T:-}" ] && lane_budget=(--budget "$DEBUG_LANE_BUDGET")
 	(unset KDIR KVER; export KERNEL=debug
-	 runner_step vm-debug-runner scripts/vm/run-selftests.sh --kernel debug --test "$debug_tests")
+	 runner_step vm-debug-runner scripts/vm/run-selftests.sh --kernel debug --test "$debug_tests" \
+		"${lane_budget[@]}")
 	# Leave the tree built for the stock kernel, as after a plain make.
 	other_kernel_make module KERNEL=stock >/dev/null 2>&1
 fi

@@ -39,6 +39,12 @@ results=${results:-$VM_BUILD/results}
 # Build once up front so the two runs do not race to build it.
 "$VM_TOP/scripts/vm/build-initramfs.sh" --kernel "$kernel" >&2 || exit 2
 
+# The two runs' outputs: this run's own directory (another pair run in the
+# same checkout has its own).
+mkdir -p "$VM_DIR"
+outs=$(mktemp -d "$VM_DIR/pair-out.XXXXXX")
+trap 'rm -rf "$outs"' EXIT
+
 port_free() {
 	! ss -Htln "sport = :$1" 2>/dev/null | grep -q .
 }
@@ -52,7 +58,7 @@ done
 common=(--kernel "$kernel" --results "$results" --mem "$mem" --smp "$smp")
 "$VM_TOP/scripts/vm/run-selftests.sh" "${common[@]}" --name pair-a --script "$script_a" \
 	--net-listen "$port" --mac 52:54:00:99:00:01 --append vdisk.ip=10.99.0.1/24 \
-	> "$VM_DIR/pair-a.out" 2>&1 &
+	> "$outs/pair-a.out" 2>&1 &
 pid_a=$!
 # qemu opens the listening socket before the guest boots; start b after it.
 for _ in $(seq 1 100); do
@@ -62,7 +68,7 @@ for _ in $(seq 1 100); do
 done
 "$VM_TOP/scripts/vm/run-selftests.sh" "${common[@]}" --name pair-b --script "$script_b" \
 	--net-connect "$port" --mac 52:54:00:99:00:02 --append vdisk.ip=10.99.0.2/24 \
-	> "$VM_DIR/pair-b.out" 2>&1 &
+	> "$outs/pair-b.out" 2>&1 &
 pid_b=$!
 wait "$pid_a"
 rc_a=$?
@@ -70,6 +76,6 @@ wait "$pid_b"
 rc_b=$?
 for v in a b; do
 	echo "# ==== VM $v"
-	cat "$VM_DIR/pair-$v.out"
+	cat "$outs/pair-$v.out"
 done
 [ "$rc_a" = 0 ] && [ "$rc_b" = 0 ]

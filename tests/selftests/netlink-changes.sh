@@ -10,6 +10,7 @@
 # survive a pool reload, and vdisk-check finds the metadata clean.
 #
 # vdisk-timeout: 240
+# vdisk-cost: 6 -
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 

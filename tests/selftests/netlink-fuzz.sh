@@ -12,6 +12,7 @@
 # number of messages.
 #
 # vdisk-timeout: 300
+# vdisk-cost: 3 -
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 

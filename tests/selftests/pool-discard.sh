@@ -9,6 +9,7 @@
 # background (checked under dm-delay where the kernel has it).
 #
 # vdisk-timeout: 240
+# vdisk-cost: 31 -
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 

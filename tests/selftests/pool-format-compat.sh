@@ -8,6 +8,7 @@
 # differs from the table's is refused and left untouched.
 #
 # vdisk-timeout: 180
+# vdisk-cost: 15 -
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 

@@ -9,6 +9,7 @@
 # helpers use _i.)
 #
 # vdisk-timeout: 400
+# vdisk-cost: 46 -
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 

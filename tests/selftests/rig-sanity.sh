@@ -7,6 +7,7 @@
 # verify in other tests means something).
 #
 # vdisk-timeout: 240
+# vdisk-cost: 6 -
 . "$(dirname "$0")/lib.sh"
 
 tap_plan 10
