@@ -105,8 +105,16 @@ check-unit-vdiskctl:
 check-tools: tools
 	scripts/tap-run.sh tools tests/tools/test-tools.sh $(BUILD)/bin
 
-check-vm: module tools
-	scripts/vm/run-selftests.sh --kernel $(KERNEL) $(if $(T),--test $(T)) \
+# Two check-vm runs in one checkout: Kbuild builds in the source tree, so the
+# module and tools build and the initramfs that packs them are one critical
+# section under $(BUILD)/.build.lock (fd 7, released by run-selftests.sh once
+# its work directory holds its own link of the initramfs); the VM runs
+# themselves go on in parallel, each in its own work directory.
+check-vm:
+	@mkdir -p $(BUILD)
+	@exec 7>$(BUILD)/.build.lock && flock 7 && \
+	$(MAKE) --no-print-directory module tools && \
+	VDISK_BUILD_LOCK_FD=7 scripts/vm/run-selftests.sh --kernel $(KERNEL) $(if $(T),--test $(T)) \
 		$(if $(JOBS),--jobs $(JOBS)) $(if $(SMP),--smp $(SMP))
 
 # Long randomised model and crash runs: make soak [OPS=N] [SEEDS="a b"].

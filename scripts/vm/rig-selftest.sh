@@ -49,7 +49,7 @@ run() {
 }
 
 echo "TAP version 13"
-echo "1..5"
+echo "1..7"
 
 # Build once, visibly, before the runs.
 "$VM_TOP/scripts/vm/build-initramfs.sh" --kernel "$kernel" 2>&1 | diag
@@ -108,6 +108,41 @@ if [ "$rc" = 0 ] && grep -q '^ok 2 - received' "$res/vm-$kernel-net-a.tap" &&
 else
 	fail "two VMs on a socket netdev exchange data (exit $rc)"
 	diag < "$work/pair.out"
+fi
+
+# 6: two runs started at once with one name (two engineers, one checkout)
+# work in separate directories and both pass.
+for i in 1 2; do
+	"$VM_TOP/scripts/vm/run-selftests.sh" --kernel "$kernel" --results "$res" \
+		--name rigtest-twin --mem 1G --script /vdisk/selftests/rig/clean.sh \
+		> "$work/twin$i.out" 2>&1 &
+	eval "twin$i=\$!"
+done
+wait "$twin1"
+rc1=$?
+wait "$twin2"
+rc2=$?
+if [ "$rc1" = 0 ] && [ "$rc2" = 0 ] &&
+	grep -q 'working in .*/rigtest-twin-2' "$work/twin1.out" "$work/twin2.out"; then
+	ok "two runs at once in one checkout: separate work directories, both pass"
+else
+	fail "two runs at once in one checkout: separate work directories, both pass (exit $rc1, $rc2)"
+	diag < "$work/twin1.out"
+	diag < "$work/twin2.out"
+fi
+
+# 7: a run over its time budget fails, saying so and naming its tests.
+"$VM_TOP/scripts/vm/run-selftests.sh" --kernel "$kernel" --results "$res" \
+	--name rigtest-budget --mem 1G --script /vdisk/selftests/rig/clean.sh --budget 1 \
+	> "$work/budget.out" 2>&1
+rc=$?
+btap=$res/vm-$kernel-budget.tap
+if [ "$rc" != 0 ] && grep -q '^not ok 2 - OVER BUDGET: .*clean' "$btap" &&
+	grep -q '^ok 1 - kernel log clean' "$res/vm-$kernel-kernel-log.tap"; then
+	ok "a run over its budget fails: $(sed -n 's/^not ok 2 - //p' "$btap")"
+else
+	fail "a run over its budget fails, naming its tests (exit $rc)"
+	diag < "$work/budget.out"
 fi
 
 [ "$failed" = 0 ]

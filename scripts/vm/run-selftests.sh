@@ -30,8 +30,8 @@
 #                     (the network options imply --jobs 1)
 #
 # Work directory: the initramfs this run boots (a hard link to the one
-# build-initramfs.sh made), and vm1/, vm2/, ... with each VM's console.log,
-# results.log and disks; a lock on build/vm/NAME.lock keeps a second run in
+# build-initramfs.sh made), vm1/, vm2/, ... with each VM's console.log,
+# results.log and disks, and results/ (copied to --results at the end); a lock on build/vm/NAME.lock keeps a second run in
 # the same checkout out of it.  <results>/vm-<kernel>-durations.txt gets
 # each test's wall time, <results>/vm-<kernel>-schedule.txt which VM ran
 # what, declared against measured.
@@ -200,10 +200,22 @@ done
 initramfs=$run_dir/initramfs.cpio
 src_initramfs=$(vm_initramfs_path "$kernel")
 ln -f "$src_initramfs" "$initramfs" 2>/dev/null || cp "$src_initramfs" "$initramfs" || exit 2
+# make check-vm holds the checkout's build lock from its module build until
+# here: what we boot is now ours, another run may rebuild.
+if [ -n "${VDISK_BUILD_LOCK_FD:-}" ]; then
+	flock -u "$VDISK_BUILD_LOCK_FD"
+	eval "exec $VDISK_BUILD_LOCK_FD>&-"
+fi
 
 # Old results of the tests about to run must not survive a crashed run.
 for t in "${tests[@]}"; do rm -f "$results/$prefix$t.tap"; done
 rm -f "$results/${prefix}kernel-log.tap" "$results/${prefix}budget.tap"
+# This run's files are written in its work directory and copied to
+# $results at the end: a concurrent run of the same tests never mixes its
+# TAP lines with ours while we read them back.
+final_results=$results
+results=$run_dir/results
+mkdir -p "$results"
 
 # ---- boot the VMs ----------------------------------------------------------
 start=$(date +%s)
@@ -340,7 +352,7 @@ sed 's/^/# /' "$results/${prefix}schedule.txt"
 # ---- the budget ------------------------------------------------------------
 if [ -n "$budget" ]; then
 	costliest=$(for t in "${tests[@]}"; do echo "${took[$t]:-${cost[$t]}} $t"; done |
-		sort -k1,1nr | head -n 5 | awk '{ printf "%s%s (%s s)", NR > 1 ? ", " : "", $2, $1 }')
+		sort -k1,1nr | head -n 5 | awk '{ printf "%s%s (%s s)", (NR > 1 ? ", " : ""), $2, $1 }')
 	{
 		echo "TAP version 13"
 		echo "1..2"
@@ -359,6 +371,8 @@ if [ -n "$budget" ]; then
 	cat "$results/${prefix}budget.tap"
 	grep -q '^not ok' "$results/${prefix}budget.tap" && status=1
 fi
+
+cp -f "$results"/* "$final_results"/ || status=1
 
 if [ "$status" != 0 ]; then
 	for ((k = 0; k < jobs; k++)); do
