@@ -54,6 +54,10 @@
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 
+# The body is a function, read whole before it runs: editing this script
+# while a run is under way (bash reads scripts as it goes) cannot break it.
+main() {
+
 kernel=stock results='' name='' mem=2G verbose=0 script='' budget=''
 jobs=${VDISK_VM_JOBS:-2} smp=${VDISK_VM_SMP:-}
 tests=() vm_extra=()
@@ -319,6 +323,13 @@ else
 	} > "$klog"
 	status=1
 fi
+# Boots retried before init (run-vm.sh): not a failure, but never silent.
+for ((k = 0; k < jobs; k++)); do
+	for b in "$run_dir/vm$((k + 1))"/console.boot*.log; do
+		[ -f "$b" ] || continue
+		echo "# vm$((k + 1)): a boot failed before init and was retried ($b): $(tr -d '\r' < "$b" | tail -n1)"
+	done
+done >> "$klog"
 echo "# ---- kernel log"
 cat "$klog"
 
@@ -387,3 +398,5 @@ if [ "$status" != 0 ]; then
 	done
 fi
 exit "$status"
+}
+main "$@"

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # update-costs.sh [--kernel stock|debug] [DURATIONS]
+# update-costs.sh --table
 #
 # Write the measured wall times of the last VM run into the tests' headers:
 # "# vdisk-cost: STOCK DEBUG" (seconds; run-selftests.sh schedules and
@@ -10,19 +11,41 @@
 # only the column of that kernel changes, a test without a header gets one
 # after its "# vdisk-timeout:" line (the other column "-" until measured).
 # Run it after a full run on an otherwise idle machine, and commit the
-# headers with the change that made a test slower or faster.
+# headers with the change that made a test slower or faster.  --table
+# prints the per-test table of tests/README from the headers (TESTS order).
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
-kernel=stock
+kernel=stock table=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kernel) kernel=$2; shift 2 ;;
-	-h|--help) sed -n '3,13s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	--table) table=1; shift ;;
+	-h|--help) sed -n '3,15s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	-*) vm_die "unknown argument '$1'" ;;
 	*) break ;;
 	esac
 done
+if [ "$table" = 1 ]; then
+	sdir=$VM_TOP/tests/selftests
+	printf '  %-24s %7s %7s %5s  %s\n' test stock debug vCPU "CI debug lane"
+	st=0 dt=0 lt=0
+	while read -r line; do
+		t=$(printf '%s' "$line" | sed 's/#.*//; s/[[:space:]]//g')
+		[ -n "$t" ] || continue
+		f=$sdir/$t.sh
+		read -r s d _ <<< "$(sed -n 's/^# vdisk-cost: *//p' "$f" | head -n1)"
+		n=$(sed -n 's/^# vdisk-smp: *//p' "$f" | head -n1)
+		lane=yes
+		case "$line" in *ci-debug:*skip*) lane=no ;; esac
+		secs() { case "$1" in ''|*[!0-9]*) echo - ;; *) echo "$1 s" ;; esac; }
+		printf '  %-24s %7s %7s %5s  %s\n' "$t" "$(secs "$s")" "$(secs "$d")" "${n:-1}" "$lane"
+		case "$s" in ''|*[!0-9]*) ;; *) st=$((st + s)) ;; esac
+		case "$d" in ''|*[!0-9]*) ;; *) dt=$((dt + d)); [ $lane = yes ] && lt=$((lt + d)) ;; esac
+	done < "$sdir/TESTS"
+	printf '  %-24s %7s %7s        (CI debug lane: %s s of test time)\n' total "$st s" "$dt s" "$lt"
+	exit 0
+fi
 case "$kernel" in stock) col=1 ;; debug) col=2 ;; *) vm_die "--kernel stock|debug" ;; esac
 durations=${1:-$VM_BUILD/results/vm-$kernel-durations.txt}
 [ -f "$durations" ] || vm_die "no durations file $durations: run the VM selftests first"

@@ -5,7 +5,7 @@
 # cleanly, taking its targets with it.
 #
 # vdisk-timeout: 60
-# vdisk-cost: 1 -
+# vdisk-cost: 1 5
 . "$(dirname "$0")/lib.sh"
 
 tap_plan 6

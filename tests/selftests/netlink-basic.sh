@@ -9,7 +9,7 @@
 # (counters and latency histograms), and the events of a scripted sequence.
 #
 # vdisk-timeout: 240
-# vdisk-cost: 6 -
+# vdisk-cost: 6 19
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 

@@ -10,7 +10,7 @@
 # survive a pool reload, and vdisk-check finds the metadata clean.
 #
 # vdisk-timeout: 240
-# vdisk-cost: 6 -
+# vdisk-cost: 6 41
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 

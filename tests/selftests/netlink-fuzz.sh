@@ -12,7 +12,7 @@
 # number of messages.
 #
 # vdisk-timeout: 300
-# vdisk-cost: 3 -
+# vdisk-cost: 3 20
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 

@@ -11,7 +11,7 @@
 # pools' metadata checks clean.
 #
 # vdisk-timeout: 300
-# vdisk-cost: 7 -
+# vdisk-cost: 7 37
 # vdisk-smp: 2
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"

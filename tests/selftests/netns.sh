@@ -5,7 +5,7 @@
 # tests use: two linked namespaces reach each other, an unlinked one cannot.
 #
 # vdisk-timeout: 60
-# vdisk-cost: 3 -
+# vdisk-cost: 3 13
 . "$(dirname "$0")/lib.sh"
 
 tap_plan 5

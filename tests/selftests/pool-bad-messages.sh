@@ -8,7 +8,7 @@
 # Then the valid forms of the same messages work.
 #
 # vdisk-timeout: 180
-# vdisk-cost: 18 -
+# vdisk-cost: 18 65
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 

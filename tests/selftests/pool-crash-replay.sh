@@ -16,7 +16,7 @@
 # vdisk-log-replay replays discards as zeroes.
 #
 # vdisk-timeout: 600
-# vdisk-cost: 146 -
+# vdisk-cost: 146 387
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 

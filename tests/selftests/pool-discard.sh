@@ -9,7 +9,7 @@
 # background (checked under dm-delay where the kernel has it).
 #
 # vdisk-timeout: 240
-# vdisk-cost: 31 -
+# vdisk-cost: 31 110
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 

@@ -13,7 +13,7 @@
 # and its vdisks are suspended, and refuses (stays ro, says why) otherwise.
 #
 # vdisk-timeout: 600
-# vdisk-cost: 29 -
+# vdisk-cost: 29 153
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 

@@ -8,7 +8,7 @@
 # differs from the table's is refused and left untouched.
 #
 # vdisk-timeout: 180
-# vdisk-cost: 15 -
+# vdisk-cost: 15 36
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 

@@ -8,7 +8,7 @@
 # everything that was flushed.
 #
 # vdisk-timeout: 180
-# vdisk-cost: 9 -
+# vdisk-cost: 9 22
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 

@@ -7,7 +7,7 @@
 # inactive metadata, deleted space comes back, foreign metadata is refused.
 #
 # vdisk-timeout: 240
-# vdisk-cost: 19 -
+# vdisk-cost: 19 99
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 

@@ -15,7 +15,7 @@
 # and growing the metadata device makes the pool rw again.
 #
 # vdisk-timeout: 3000
-# vdisk-cost: 180 -
+# vdisk-cost: 180 1473
 # vdisk-smp: 2
 # vdisk-disks: 64M 512M
 . "$(dirname "$0")/lib.sh"

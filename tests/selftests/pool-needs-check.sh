@@ -16,7 +16,7 @@
 # --clear-needs-check-flag (10).
 #
 # vdisk-timeout: 90
-# vdisk-cost: 7 -
+# vdisk-cost: 7 43
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 

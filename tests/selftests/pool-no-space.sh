@@ -8,7 +8,7 @@
 # complete with their data intact).
 #
 # vdisk-timeout: 240
-# vdisk-cost: 14 -
+# vdisk-cost: 14 54
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 

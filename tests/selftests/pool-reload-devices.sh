@@ -22,7 +22,7 @@
 # with ENOSPC): checks 1 to 6, 10 and 13 fail.
 #
 # vdisk-timeout: 150
-# vdisk-cost: 17 -
+# vdisk-cost: 17 41
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 

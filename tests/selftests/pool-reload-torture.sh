@@ -19,7 +19,7 @@
 # --append VDISK_SEED=N, the kernel hands it to init's environment).
 #
 # vdisk-timeout: 300
-# vdisk-cost: 75 -
+# vdisk-cost: 75 88
 # vdisk-smp: 2
 # vdisk-disks: 64M 512M
 . "$(dirname "$0")/lib.sh"

@@ -9,7 +9,7 @@
 # helpers use _i.)
 #
 # vdisk-timeout: 400
-# vdisk-cost: 46 -
+# vdisk-cost: 46 309
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 

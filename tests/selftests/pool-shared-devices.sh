@@ -19,7 +19,7 @@
 # check but 1, 2, 8, 12 and 18 fails.
 #
 # vdisk-timeout: 90
-# vdisk-cost: 13 -
+# vdisk-cost: 13 65
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 

@@ -19,7 +19,7 @@
 # which fails the whole VM run (the test is killed at its time limit).
 #
 # vdisk-timeout: 90
-# vdisk-cost: 10 -
+# vdisk-cost: 10 40
 # vdisk-disks: 64M 64M
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"

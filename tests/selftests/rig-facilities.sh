@@ -9,7 +9,7 @@
 # zstd.
 #
 # vdisk-timeout: 60
-# vdisk-cost: 10 21
+# vdisk-cost: 10 20
 . "$(dirname "$0")/lib.sh"
 
 tap_plan 7

@@ -7,7 +7,7 @@
 # verify in other tests means something).
 #
 # vdisk-timeout: 240
-# vdisk-cost: 6 -
+# vdisk-cost: 6 35
 . "$(dirname "$0")/lib.sh"
 
 tap_plan 10

@@ -6,7 +6,7 @@
 # clone of it, and after the pool is deactivated and reactivated.
 #
 # vdisk-timeout: 300
-# vdisk-cost: 35 -
+# vdisk-cost: 35 157
 # vdisk-smp: 2
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"

@@ -6,7 +6,7 @@
 # leaves no device behind.
 #
 # vdisk-timeout: 120
-# vdisk-cost: 10 -
+# vdisk-cost: 10 27
 . "$(dirname "$0")/lib.sh"
 
 # Malformed tables: "<target words>|<word the kernel's error must contain>".

@@ -6,7 +6,7 @@
 # would, and both file systems fsck clean.
 #
 # vdisk-timeout: 240
-# vdisk-cost: 5 -
+# vdisk-cost: 5 33
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 

@@ -7,7 +7,7 @@
 # block (merge path, concurrent bios on one block).
 #
 # vdisk-timeout: 400
-# vdisk-cost: 28 -
+# vdisk-cost: 28 170
 # vdisk-smp: 2
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"

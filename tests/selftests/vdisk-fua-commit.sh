@@ -19,7 +19,7 @@
 # commit_seen=0.
 #
 # vdisk-timeout: 180
-# vdisk-cost: 7 -
+# vdisk-cost: 7 29
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 

@@ -6,7 +6,7 @@
 # writes, and everything survives a pool deactivation.
 #
 # vdisk-timeout: 120
-# vdisk-cost: 14 -
+# vdisk-cost: 14 35
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 

@@ -12,7 +12,7 @@
 # signatures with buffered reads, which the read counters would see.
 #
 # vdisk-timeout: 120
-# vdisk-cost: 4 -
+# vdisk-cost: 4 13
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 

@@ -15,7 +15,7 @@
 # snapshot on the same pool.
 #
 # vdisk-timeout: 240
-# vdisk-cost: 27 -
+# vdisk-cost: 27 106
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 

@@ -21,7 +21,7 @@
 # the live table) and 4 (v2's data) fail.
 #
 # vdisk-timeout: 150
-# vdisk-cost: 17 -
+# vdisk-cost: 17 54
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 

@@ -9,7 +9,7 @@
 # (73728 blocks), a snapshot, 8 MiB overwritten, 32 MiB of new blocks.
 #
 # vdisk-timeout: 300
-# vdisk-cost: 21 -
+# vdisk-cost: 21 178
 # vdisk-smp: 2
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"

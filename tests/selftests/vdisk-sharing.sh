@@ -7,7 +7,7 @@
 # deleting the snapshot (once reclaimed) leaves the origin all exclusive.
 #
 # vdisk-timeout: 120
-# vdisk-cost: 3 -
+# vdisk-cost: 3 11
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 

@@ -7,7 +7,7 @@
 # the exclusive/shared counts print "-".
 #
 # vdisk-timeout: 120
-# vdisk-cost: 2 -
+# vdisk-cost: 2 6
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 

@@ -23,7 +23,7 @@
 # timeout can end the write) so that it ends cleanly.
 #
 # vdisk-timeout: 180
-# vdisk-cost: 7 -
+# vdisk-cost: 7 34
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 

@@ -19,7 +19,7 @@
 # and 5 (v2's data) fail.
 #
 # vdisk-timeout: 120
-# vdisk-cost: 11 -
+# vdisk-cost: 11 43
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 

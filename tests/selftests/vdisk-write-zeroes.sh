@@ -7,7 +7,7 @@
 # exactly their number) and shared edge blocks are copied on write.
 #
 # vdisk-timeout: 180
-# vdisk-cost: 8 -
+# vdisk-cost: 8 14
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 

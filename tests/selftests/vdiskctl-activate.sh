@@ -8,7 +8,7 @@
 # activating an active pool only adds what is missing.
 #
 # vdisk-timeout: 300
-# vdisk-cost: 6 -
+# vdisk-cost: 6 24
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 . "$(dirname "$0")/lib-vdiskctl.sh"

@@ -7,7 +7,7 @@
 # by checksum through snapshots and clones, JSON validated with jq).
 #
 # vdisk-timeout: 300
-# vdisk-cost: 10 -
+# vdisk-cost: 10 25
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 . "$(dirname "$0")/lib-vdiskctl.sh"

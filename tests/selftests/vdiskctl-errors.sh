@@ -9,7 +9,7 @@
 # exit 1 from every state-changing command, and nothing changes either.
 #
 # vdisk-timeout: 300
-# vdisk-cost: 6 -
+# vdisk-cost: 6 26
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 . "$(dirname "$0")/lib-vdiskctl.sh"

@@ -8,7 +8,7 @@
 # the human form is one line per event.
 #
 # vdisk-timeout: 300
-# vdisk-cost: 4 -
+# vdisk-cost: 4 10
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 . "$(dirname "$0")/lib-vdiskctl.sh"
