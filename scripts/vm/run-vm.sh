@@ -23,6 +23,10 @@
 #   --interactive          console on this terminal (vm-shell), no log scan
 #   --quiet                do not echo the console while it runs
 #
+# Environment: VDISK_ACCEL=tcg|kvm (default: probed once), VDISK_QEMU_CPU
+# (qemu -cpu, default max), VDISK_BOOT_TIMEOUT (seconds for init to start
+# before the boot is retried, default 150).
+#
 # Outputs in build/vm/NAME/: console.log (ttyS0: kernel log and the init's
 # "@@VDISK-RIG:" markers), results.log (ttyS1: test output, see
 # guest/run-tests.sh), disk<N>.img.
@@ -59,7 +63,7 @@ while [ $# -gt 0 ]; do
 	--mac) mac=$2; shift 2 ;;
 	--interactive) interactive=1; shift ;;
 	--quiet) quiet=1; shift ;;
-	-h|--help) sed -n '3,35s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,39s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) vm_die "unknown argument '$1'" ;;
 	esac
 done
