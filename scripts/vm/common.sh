@@ -44,6 +44,12 @@ vm_kernel_setup() {
 		vm_die "no modules for $VM_KREL under $VM_MODROOT/lib/modules"
 }
 
+# vm_test_header FILE KEY: the value of a test's first "# KEY: ..." header
+# line (vdisk-timeout, vdisk-disks, vdisk-smp, vdisk-cost), empty if none.
+vm_test_header() {
+	sed -n "s/^# $2: *//p" "$1" | head -n1
+}
+
 # Default initramfs path for a kernel flavour.
 vm_initramfs_path() {
 	echo "$VM_DIR/initramfs-$1.cpio"

@@ -125,9 +125,6 @@ rm -rf "$run_dir"
 mkdir -p "$run_dir"
 
 # ---- per-test headers: timeout, disks, cost --------------------------------
-header() {	# FILE KEY: the first "# KEY: ..." value
-	sed -n "s/^# $2: *//p" "$1" | head -n1
-}
 to_sectors() {
 	local v=$1 n
 	n=${v%[KMGTkmgt]}
@@ -142,10 +139,10 @@ for t in "${tests[@]}"; do
 	f=$sdir/$t.sh
 	tl= c= d= n=
 	if [ -f "$f" ]; then
-		tl=$(header "$f" vdisk-timeout | sed 's/[^0-9].*//')
-		d=$(header "$f" vdisk-disks)
-		n=$(header "$f" vdisk-smp | sed 's/[^0-9].*//')
-		read -r cs cd _ <<< "$(header "$f" vdisk-cost)"
+		tl=$(vm_test_header "$f" vdisk-timeout | sed 's/[^0-9].*//')
+		d=$(vm_test_header "$f" vdisk-disks)
+		n=$(vm_test_header "$f" vdisk-smp | sed 's/[^0-9].*//')
+		read -r cs cd _ <<< "$(vm_test_header "$f" vdisk-cost)"
 		if [ "$kernel" = debug ]; then c=${cd:-}; else c=${cs:-}; fi
 		case "$c" in *[!0-9]*) c= ;; esac	# "-": not measured yet
 	fi
@@ -226,7 +223,7 @@ start=$(date +%s)
 declare -a vm_pid vm_rc
 for ((k = 0; k < jobs; k++)); do
 	read -r -a mine <<< "${vm_tests[k]}"
-	declare -a disk_sectors=()
+	disk_sectors=()
 	limit=120
 	for t in "${mine[@]}"; do
 		limit=$((limit + timeout[$t]))
@@ -238,7 +235,6 @@ for ((k = 0; k < jobs; k++)); do
 	done
 	disk_args=()
 	for s in "${disk_sectors[@]}"; do disk_args+=(--disk "$((s * 512))"); done
-	unset disk_sectors
 	if [ -n "$script" ]; then
 		run_args=(--run script --append "vdisk.script=$script")
 	else

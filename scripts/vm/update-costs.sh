@@ -34,8 +34,8 @@ if [ "$table" = 1 ]; then
 		t=$(printf '%s' "$line" | sed 's/#.*//; s/[[:space:]]//g')
 		[ -n "$t" ] || continue
 		f=$sdir/$t.sh
-		read -r s d _ <<< "$(sed -n 's/^# vdisk-cost: *//p' "$f" | head -n1)"
-		n=$(sed -n 's/^# vdisk-smp: *//p' "$f" | head -n1)
+		read -r s d _ <<< "$(vm_test_header "$f" vdisk-cost)"
+		n=$(vm_test_header "$f" vdisk-smp)
 		lane=yes
 		case "$line" in *ci-debug:*skip*) lane=no ;; esac
 		secs() { case "$1" in ''|*[!0-9]*) echo - ;; *) echo "$1 s" ;; esac; }
@@ -56,7 +56,7 @@ while read -r secs t; do
 	[ -f "$f" ] || continue
 	# At least 1 s: a zero cost would schedule as free.
 	[ "$secs" -ge 1 ] 2>/dev/null || secs=1
-	old=$(sed -n 's/^# vdisk-cost: *//p' "$f" | head -n1)
+	old=$(vm_test_header "$f" vdisk-cost)
 	if [ -n "$old" ]; then
 		read -r s d _ <<< "$old"
 		if [ "$col" = 1 ]; then s=$secs; else d=$secs; fi
