@@ -40,7 +40,8 @@ vdisk_field() {
 	dmsetup status "$1" | awk -v f="$2" '
 		{ v["mapped"] = $4; v["exclusive"] = $5; v["shared"] = $6
 		  v["reads"] = $8; v["writes"] = $9
-		  v["discards"] = $12; v["flushes"] = $13; print v[f] }'
+		  v["discards"] = $12; v["flushes"] = $13; v["fast_writes"] = $14
+		  print v[f] }'
 }
 
 wait_for() {

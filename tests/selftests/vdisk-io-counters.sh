@@ -3,9 +3,13 @@
 #
 # The vdisk status's I/O counters (reads, writes, read bytes, write bytes,
 # discards, flushes) move exactly as a scripted sequence of O_DIRECT dd,
-# fsync and blkdiscard commands predicts.  Writes, and reads of blocks not
-# yet in the mapping cache, count bios after the vdisk split them at data
-# block boundaries (4 KiB blocks here); a cached read counts one bio per run
+# fsync and blkdiscard commands predicts.  Reads of blocks not yet in the
+# mapping cache count bios after the vdisk split them at data block
+# boundaries (4 KiB blocks here).  A write counts one bio per run it went
+# down as: a run of whole blocks taken from the vdisk's reserve, a run of
+# blocks the cache holds as exclusive and contiguous, or one block through
+# the worker; which one depends on whether the reserve was filled in time,
+# so those checks take a range of counts.  A cached read counts one bio per run
 # of blocks contiguous on the data device (a fresh pool allocates the first
 # write's blocks in order) or per run of holes.
 # blkdiscard runs with -f: without it, it first probes the device for
@@ -39,6 +43,16 @@ moved_by() {
 	_want=$(echo "$before $*" | awk '{ print $1 + $7, $2 + $8, $3 + $9, $4 + $10, $5 + $11, $6 + $12 }')
 	[ "$_now" = "$_want" ] || { echo "counters $_now, expected $_want (before: $before)"; return 1; }
 }
+# writes_within MIN MAX DWB: the write counter moved by MIN..MAX and the
+# write bytes by DWB, nothing else.
+writes_within() {
+	_now=$(counters)
+	echo "$before $_now $1 $2 $3" | awk '{
+		dw = $8 - $2
+		ok = $7 == $1 && $9 == $3 && $11 == $5 && $12 == $6 && $10 - $4 == $15 &&
+		     dw >= $13 && dw <= $14
+		exit !ok }' || { echo "counters $_now, before $before, wanted $1-$2 writes of $3 bytes"; return 1; }
+}
 run() {
 	before=$(counters)
 	"$@" || tap_diag "failed: $*"
@@ -46,9 +60,9 @@ run() {
 dev=/dev/mapper/c1
 
 run dd if=/dev/urandom of=$dev bs=16384 count=1 oflag=direct status=none
-tap_check "16 KiB write at 0: 4 writes, 16384 bytes" moved_by 0 4 0 16384 0 0
+tap_check "16 KiB write at 0: 1 to 4 writes, 16384 bytes" writes_within 1 4 16384
 run dd if=/dev/urandom of=$dev bs=6144 seek=1 count=1 oflag=direct status=none
-tap_check "6 KiB write at 6K (blocks 1 and 2): 2 writes, 6144 bytes" moved_by 0 2 0 6144 0 0
+tap_check "6 KiB write at 6K (blocks 1 and 2): 1 or 2 writes, 6144 bytes" writes_within 1 2 6144
 run dd if=$dev of=/dev/null bs=16384 count=1 iflag=direct status=none
 tap_check "16 KiB cached contiguous read at 0: 1 read, 16384 bytes" moved_by 1 0 16384 0 0 0
 run dd if=$dev of=/dev/null bs=6144 skip=1 count=1 iflag=direct status=none

@@ -34,7 +34,7 @@ static unsigned long nr_images, nr_torn, nr_fallback, nr_named;
 static void workload_step(struct vd_pool_metadata *pmd)
 {
 	unsigned int v = pt_below(&seed, NV), o = pt_below(&seed, NV), b, e;
-	u64 op = pt_below(&seed, 110);
+	u64 op = pt_below(&seed, 125);
 	vd_blk_t pb;
 	bool more;
 
@@ -73,6 +73,31 @@ static void workload_step(struct vd_pool_metadata *pmd)
 				cur.map[v][b] = 0;
 	} else if (op < 100) {
 		vd_pool_reclaim(pmd, 4, &more);
+	} else if (op >= 110) {
+		/*
+		 * The kernel's fast write path: a reserve allocated first,
+		 * some of it inserted in key order, the rest given back unused
+		 * (the kernel does that before every commit).
+		 */
+		vd_blk_t rsv[16];
+		unsigned int n = 1 + pt_below(&seed, 16), used = pt_below(&seed, n + 1), i;
+
+		if (!cur.exists[v])
+			return;
+		for (i = 0; i < n; i++)
+			if (vd_pool_alloc_data_block(pmd, &rsv[i]))
+				break;
+		n = i;
+		if (used > n)
+			used = n;
+		b = pt_below(&seed, NB);
+		for (i = 0; i < used && b + i < NB; i++)
+			if (!vd_pool_insert(pmd, v, b + i, VD_MAP_PACK(rsv[i], 0, 0)))
+				cur.map[v][b + i] = rsv[i] + 1;
+			else
+				vd_pool_release_unused_data_block(pmd, rsv[i]);
+		for (; i < n; i++)
+			vd_pool_release_unused_data_block(pmd, rsv[i]);
 	} else {				/* name, rename or unname */
 		b = pt_below(&seed, ARRAY_SIZE(names) + 1);
 		if (!vd_pool_set_name(pmd, v, b ? names[b - 1] : "")) {

@@ -4,9 +4,10 @@
  *
  * map() (vdisk_bio_map) never blocks and never touches the metadata: it
  * serves reads of cached mappings and of cached holes (a run of blocks
- * contiguous on the data device, or of holes, as one bio), and writes to
- * blocks the mapping cache marks exclusive, and hands everything else,
- * trimmed to one block, to the pool's worker:
+ * contiguous on the data device, or of holes, as one bio), writes to runs
+ * of blocks the mapping cache marks exclusive, and writes of whole blocks
+ * with new blocks from the vdisk's reserve (dm-vdisk-fast-write.c), and
+ * hands everything else, trimmed to one block, to the pool's worker:
  *
  *   read, not cached        look up (md_lock shared), fill the cache, issue
  *   write, not exclusive    take the block's cell, allocate a new block,
@@ -126,8 +127,8 @@ static void bio_done(struct bio *bio, blk_status_t status)
  * this bio before any of the run's blocks can be reused: the same rule as a
  * single-block read, applied to each block of the run.
  */
-static unsigned int read_run_sectors(struct vdisk *vd, struct bio *bio, int r,
-				     vd_blk_t block)
+static unsigned int run_sectors(struct vdisk *vd, struct bio *bio, int r, vd_blk_t block,
+				bool excl_only)
 {
 	struct vdisk_pool *pool = vd->pool;
 	struct vdisk_bio *vb = vdisk_bio_data(bio);
@@ -141,7 +142,7 @@ static unsigned int read_run_sectors(struct vdisk *vd, struct bio *bio, int r,
 	while (len < want) {
 		vblock++;
 		rn = vdisk_cache_lookup(vd, vblock, &next, &excl);
-		if (rn != r || (!r && next != ++block))
+		if (rn != r || (!r && next != ++block) || (excl_only && !excl))
 			break;
 		len += pool->block_sectors;
 	}
@@ -172,7 +173,7 @@ static int map_read(struct vdisk *vd, struct bio *bio)
 	if (r == -ENOENT)
 		accept_sectors(bio, first_block_sectors(pool, vb));
 	else
-		accept_sectors(bio, read_run_sectors(vd, bio, r, block));
+		accept_sectors(bio, run_sectors(vd, bio, r, block, false));
 	/* After the trim: the counters see the bio dm core completes. */
 	vdisk_stats_bio_start(vd, bio);
 	if (!r) {
@@ -187,6 +188,52 @@ static int map_read(struct vdisk *vd, struct bio *bio)
 		return DM_MAPIO_SUBMITTED;
 	}
 	vdisk_defer_bio(pool, bio);
+	return DM_MAPIO_SUBMITTED;
+}
+
+/*
+ * A write handed to the worker: no fast-path write of its vdisk starts
+ * until it completed (dm-vdisk-reserve.c).
+ */
+static void defer_write(struct vdisk *vd, struct bio *bio)
+{
+	vdisk_reserve_slow_start(vd, bio);
+	vdisk_defer_bio(vd->pool, bio);
+}
+
+/*
+ * A plain write (no FUA, no PREFLUSH, some data, pool writable): a run of
+ * blocks the cache marks exclusive and contiguous goes there in place; a
+ * write starting at a block boundary and covering whole blocks takes new
+ * blocks from the vdisk's reserve (dm-vdisk-fast-write.c); anything else
+ * goes to the worker, trimmed to its first block.
+ */
+static int map_write(struct vdisk *vd, struct bio *bio)
+{
+	struct vdisk_pool *pool = vd->pool;
+	struct vdisk_bio *vb = vdisk_bio_data(bio);
+	vd_blk_t block;
+	bool excl;
+	int r;
+
+	vb->epoch = vdisk_io_enter(pool);
+	r = vdisk_cache_lookup(vd, vb->vblock, &block, &excl);
+	if (!r && excl) {
+		accept_sectors(bio, run_sectors(vd, bio, r, block, true));
+		vdisk_stats_bio_start(vd, bio);
+		remap(pool, bio, block);
+		return DM_MAPIO_REMAPPED;
+	}
+	vdisk_io_exit(pool, vb->epoch);
+	vb->epoch = -1;
+	r = vdisk_fast_write_map(vd, bio);
+	if (r != -EAGAIN) {
+		vdisk_stats_bio_start(vd, bio);
+		return r;
+	}
+	accept_sectors(bio, first_block_sectors(pool, vb));
+	vdisk_stats_bio_start(vd, bio);
+	defer_write(vd, bio);
 	return DM_MAPIO_SUBMITTED;
 }
 
@@ -207,9 +254,6 @@ int vdisk_bio_map(struct vdisk *vd, struct bio *bio)
 	struct vdisk_bio *vb = vdisk_bio_data(bio);
 	enum vdisk_pool_mode mode = READ_ONCE(pool->mode);
 	bool rw = bio_op(bio) == REQ_OP_READ || bio_op(bio) == REQ_OP_WRITE;
-	vd_blk_t block;
-	bool excl;
-	int r;
 
 	memset(vb, 0, sizeof(*vb));
 	vb->vd = vd;
@@ -218,11 +262,14 @@ int vdisk_bio_map(struct vdisk *vd, struct bio *bio)
 	vb->vblock = vb->vsector >> pool->block_shift;
 
 	if (rw && mode != VDISK_MODE_FAIL && bio_sectors(bio) &&
-	    !(bio->bi_opf & REQ_PREFLUSH)) {
-		if (bio_op(bio) == REQ_OP_READ && !(bio->bi_opf & REQ_FUA))
+	    !(bio->bi_opf & (REQ_PREFLUSH | REQ_FUA))) {
+		if (bio_op(bio) == REQ_OP_READ)
 			return map_read(vd, bio);
-		accept_sectors(bio, first_block_sectors(pool, vb));
+		if (mode != VDISK_MODE_RO)
+			return map_write(vd, bio);
 	}
+	if (rw && mode != VDISK_MODE_FAIL && bio_sectors(bio) && !(bio->bi_opf & REQ_PREFLUSH))
+		accept_sectors(bio, first_block_sectors(pool, vb));
 	/* Before the bio can complete (its end_io stops the clock). */
 	vdisk_stats_bio_start(vd, bio);
 
@@ -238,13 +285,17 @@ int vdisk_bio_map(struct vdisk *vd, struct bio *bio)
 			return DM_MAPIO_KILL;
 		vb->discard_pos = (vb->vsector + pool->block_sectors - 1) >> pool->block_shift;
 		vb->wz_stage = VDISK_WZ_HEAD;
-		vdisk_defer_bio(pool, bio);
+		defer_write(vd, bio);
 		return DM_MAPIO_SUBMITTED;
 	}
 	if (!rw)
 		return DM_MAPIO_KILL;
 	if (bio->bi_opf & REQ_PREFLUSH) {
-		vdisk_defer_bio(pool, bio);
+		/* dm core sends flushes empty; a write with data after one is a slow write. */
+		if (bio_op(bio) == REQ_OP_WRITE && bio_sectors(bio))
+			defer_write(vd, bio);
+		else
+			vdisk_defer_bio(pool, bio);
 		return DM_MAPIO_SUBMITTED;
 	}
 	if (!bio_sectors(bio)) {
@@ -253,22 +304,14 @@ int vdisk_bio_map(struct vdisk *vd, struct bio *bio)
 		return DM_MAPIO_SUBMITTED;
 	}
 	if (bio->bi_opf & REQ_FUA) {
-		vdisk_defer_bio(pool, bio);
+		if (bio_op(bio) == REQ_OP_READ)
+			vdisk_defer_bio(pool, bio);
+		else
+			defer_write(vd, bio);
 		return DM_MAPIO_SUBMITTED;
 	}
-	if (mode == VDISK_MODE_RO)
-		return DM_MAPIO_KILL;	/* a write: reads went to map_read() */
-
-	vb->epoch = vdisk_io_enter(pool);
-	r = vdisk_cache_lookup(vd, vb->vblock, &block, &excl);
-	if (!r && excl) {
-		remap(pool, bio, block);
-		return DM_MAPIO_REMAPPED;
-	}
-	vdisk_io_exit(pool, vb->epoch);
-	vb->epoch = -1;
-	vdisk_defer_bio(pool, bio);
-	return DM_MAPIO_SUBMITTED;
+	/* Plain reads went to map_read(), plain writes to map_write() unless ro. */
+	return DM_MAPIO_KILL;
 }
 
 /* Pairs with the smp_wmb() in vdisk_pool_metadata_error(). */
@@ -286,6 +329,8 @@ int vdisk_bio_end_io(struct vdisk *vd, struct bio *bio, blk_status_t *error)
 	struct vdisk_bio *vb = vdisk_bio_data(bio);
 	unsigned long flags;
 
+	if (vb->fast)
+		return vdisk_fast_write_end_io(vd, bio, error);
 	if (vb->epoch >= 0) {
 		vdisk_io_exit(pool, vb->epoch);
 		vb->epoch = -1;
@@ -304,6 +349,8 @@ int vdisk_bio_end_io(struct vdisk *vd, struct bio *bio, blk_status_t *error)
 		return DM_ENDIO_INCOMPLETE;
 	}
 	vb->commit_before_endio = false;
+	if (vb->slow_counted)
+		vdisk_reserve_slow_done(vd, bio);
 	return DM_ENDIO_DONE;
 }
 
@@ -324,9 +371,9 @@ static int worker_lookup(struct vdisk_pool *pool, struct vdisk *vd, u64 vblock,
 	if (!r) {
 		*block = VD_MAP_BLOCK(m);
 		*excl = false;
-		vdisk_cache_set(vd, vblock, *block, false);
+		vdisk_cache_fill(vd, vblock, *block);
 	} else if (r == -ENODATA) {
-		vdisk_cache_set_unmapped(vd, vblock);
+		vdisk_cache_fill_unmapped(vd, vblock);
 	} else {
 		DMERR_LIMIT("vdisk %llu: lookup of block %llu failed (%d)",
 			    vd->id, vblock, r);
@@ -338,7 +385,7 @@ static int worker_lookup(struct vdisk_pool *pool, struct vdisk *vd, u64 vblock,
 		 * metadata (ro, or fail if even the rollback cannot read),
 		 * so the mode says so.  Only this bio fails.
 		 */
-		down_write(&pool->md_lock);
+		vdisk_md_lock(pool);
 		if (pool->mode < VDISK_MODE_RO)
 			vdisk_pool_metadata_error(pool, "lookup", r);
 		up_write(&pool->md_lock);
@@ -393,7 +440,7 @@ static void no_space(struct vdisk_pool *pool, struct bio *bio, enum vdisk_pool_m
 	unsigned long flags, timeout;
 	int state;
 
-	down_write(&pool->md_lock);
+	vdisk_md_lock(pool);
 	vdisk_pool_set_mode(pool, mode, pool->features.error_if_no_space ?
 			    "error_if_no_space" : "queueing_writes");
 	up_write(&pool->md_lock);
@@ -677,7 +724,7 @@ static void release_block(struct vdisk_pool *pool, vd_blk_t b)
 {
 	int r;
 
-	down_write(&pool->md_lock);
+	vdisk_md_lock(pool);
 	if (pool->mode < VDISK_MODE_RO) {
 		r = vd_pool_release_data_block(pool->pmd, b);
 		if (r)
@@ -771,7 +818,7 @@ static void prov_finish(struct vdisk_pool *pool, struct vdisk_prov *p)
 			    vd->id, vb->vblock, blk_status_to_errno(status));
 		release_block(pool, p->new_block);
 	} else {
-		down_write(&pool->md_lock);
+		vdisk_md_lock(pool);
 		if (pool->mode >= VDISK_MODE_RO) {
 			status = BLK_STS_IOERR;
 		} else {
@@ -882,6 +929,11 @@ static void process_write(struct vdisk_pool *pool, struct bio *bio)
 		return;
 	}
 	if (!vb->holds_cell) {
+		/* After the vdisk's fast-path writes: see dm-vdisk-reserve.c. */
+		if (!vdisk_reserve_slow_may_start(vd)) {
+			bio_list_add(&pool->fast_held, bio);
+			return;
+		}
 		vb->epoch = vdisk_io_enter(pool);
 		r = worker_lookup(pool, vd, vb->vblock, &block, &excl);
 		if (!r && excl) {
@@ -914,7 +966,7 @@ static void process_write(struct vdisk_pool *pool, struct bio *bio)
 	}
 
 	/* We own the block's cell: decide with the current mapping. */
-	down_write(&pool->md_lock);
+	vdisk_md_lock(pool);
 	if (!vdisk_cache_lookup(vd, vb->vblock, &block, &excl) && excl) {
 		/* A previous holder just gave this vdisk its own block. */
 		vb->epoch = vdisk_io_enter(pool);
@@ -948,9 +1000,17 @@ static void process_write(struct vdisk_pool *pool, struct bio *bio)
 	}
 	r = vd_pool_alloc_data_block(pool->pmd, &new_block);
 	if (r == -ENOSPC) {
+		bool in_reserves = pool->fast_blocks;
+
 		up_write(&pool->md_lock);
 		vdisk_cell_unlock(pool, vd, vb->vblock);
 		vb->holds_cell = false;
+		if (in_reserves) {
+			/* The commit gives the reserves back: try again after it. */
+			pool->commit_gate = true;
+			bio_list_add(&pool->held_bios, bio);
+			return;
+		}
 		no_space(pool, bio, VDISK_MODE_OUT_OF_DATA_SPACE);
 		return;
 	}
@@ -1000,7 +1060,7 @@ static void process_discard(struct vdisk_pool *pool, struct bio *bio)
 		return;
 	}
 	step_end = min(end, vb->discard_pos + VDISK_DISCARD_STEP);
-	down_write(&pool->md_lock);
+	vdisk_md_lock(pool);
 	if (!vdisk_pool_metadata_room(pool, VDISK_DISCARD_METADATA, false)) {
 		up_write(&pool->md_lock);
 		metadata_short(pool, bio);
@@ -1105,6 +1165,17 @@ static void process_passdown_held(struct vdisk_pool *pool)
 	}
 }
 
+/* Slow writes that waited for their vdisk's fast-path writes: try again. */
+static void process_fast_held(struct vdisk_pool *pool)
+{
+	struct bio_list bios = pool->fast_held;
+	struct bio *bio;
+
+	bio_list_init(&pool->fast_held);
+	while ((bio = bio_list_pop(&bios)))
+		process_write(pool, bio);
+}
+
 /* Writes that found the mempools empty: try again (see prov_free()). */
 static void process_prov_wait(struct vdisk_pool *pool)
 {
@@ -1155,7 +1226,7 @@ static void do_reclaim(struct vdisk_pool *pool)
 	u64 freed = 0;
 	int r;
 
-	down_write(&pool->md_lock);
+	vdisk_md_lock(pool);
 	/* Reclaim frees metadata too: it may use the reserve, not more. */
 	if (pool->mode < VDISK_MODE_RO &&
 	    !vdisk_pool_metadata_room(pool, VDISK_RECLAIM_BUDGET, true)) {
@@ -1172,7 +1243,7 @@ static void do_reclaim(struct vdisk_pool *pool)
 			pool->dirty = true;
 			pool->share_gen++;
 			pool->reclaimed_blocks += pool->data_blocks_freed - freed;
-			finished = !more && !vd_pool_get_usage(pool->pmd, &u);
+			finished = !more && !vdisk_pool_get_usage(pool, &u);
 		}
 	}
 	if (finished) {
@@ -1234,7 +1305,7 @@ static bool commit_wanted(struct vdisk_pool *pool)
 /* Commit with no allocation in flight, then let everything waiting go on. */
 static void worker_commit(struct vdisk_pool *pool)
 {
-	bool was_oos = READ_ONCE(pool->freed_since_commit) &&
+	bool was_oos = (READ_ONCE(pool->freed_since_commit) || pool->reserves_released) &&
 		       READ_ONCE(pool->mode) == VDISK_MODE_OUT_OF_DATA_SPACE;
 	bool requeue = false;
 	struct bio *bio;
@@ -1253,17 +1324,18 @@ static void worker_commit(struct vdisk_pool *pool)
 	complete_commit_waiters(pool, r);
 	release_flush_bios(pool, r);
 	pool->commit_gate = false;
+	vdisk_reserve_open_all(pool);
 	while ((bio = bio_list_pop(&pool->held_bios)))
 		vdisk_defer_bio(pool, bio);
 	if (was_oos && !r) {
 		/* The commit made freed blocks allocatable again. */
-		down_write(&pool->md_lock);
+		vdisk_md_lock(pool);
 		vdisk_pool_set_mode(pool, VDISK_MODE_RW, NULL);
 		up_write(&pool->md_lock);
 		vdisk_requeue_no_space(pool);
 	} else if (!r && READ_ONCE(pool->mode) == VDISK_MODE_OUT_OF_METADATA_SPACE) {
 		/* Reclaim or discards may have freed enough metadata. */
-		down_write(&pool->md_lock);
+		vdisk_md_lock(pool);
 		if (vdisk_pool_metadata_room(pool, 1, false)) {
 			vdisk_pool_set_mode(pool, VDISK_MODE_RW, NULL);
 			requeue = true;
@@ -1288,14 +1360,25 @@ void vdisk_pool_do_work(struct work_struct *ws)
 		process_prov_wait(pool);
 	if (!bio_list_empty(&pool->passdown_held))
 		process_passdown_held(pool);
+	if (!bio_list_empty(&pool->fast_held))
+		process_fast_held(pool);
 	process_deferred(pool);
+	/* Completed fast-path writes go into the B+tree; reserves are topped up. */
+	if (READ_ONCE(pool->refill_wanted) || vdisk_fast_write_inserts_due(pool)) {
+		WRITE_ONCE(pool->refill_wanted, false);
+		vdisk_md_lock(pool);
+		vdisk_reserve_refill(pool);
+		up_write(&pool->md_lock);
+	}
 	/* A suspended pool device pauses reclaim (and periodic commits). */
 	if (READ_ONCE(pool->reclaim_pending) && !READ_ONCE(pool->stopping) &&
 	    !READ_ONCE(pool->suspended))
 		do_reclaim(pool);
 	if (pool->commit_gate || commit_wanted(pool)) {
 		pool->commit_gate = true;
-		if (!pool->nr_prov)
+		/* A completion wakes the worker when the last one is done. */
+		vdisk_reserve_close_all(pool);
+		if (!pool->nr_prov && !atomic_read(&pool->fast_inflight))
 			worker_commit(pool);
 	}
 	memalloc_noio_restore(noio);

@@ -203,7 +203,7 @@ static int vdisk_pool_message_noio(struct vdisk_pool *pool, unsigned int argc, c
 
 	if (!argc)
 		return -EINVAL;
-	down_write(&pool->md_lock);
+	vdisk_md_lock(pool);
 	if (pool->mode >= VDISK_MODE_RO) {
 		DMERR("pool %s is %s (%s): message '%s' refused",
 		      dm_device_name(pool->md), vdisk_pool_mode_name(pool->mode),

@@ -14,9 +14,13 @@ static int __init dm_vdisk_init(void)
 {
 	int r;
 
+	r = vdisk_fast_write_init();
+	if (r)
+		return r;
 	r = vdisk_netlink_init();
 	if (r) {
 		DMERR("cannot register the vdisk generic netlink family: %d", r);
+		vdisk_fast_write_exit();
 		return r;
 	}
 
@@ -36,6 +40,7 @@ static int __init dm_vdisk_init(void)
 
 bad_netlink:
 	vdisk_netlink_exit();
+	vdisk_fast_write_exit();
 	return r;
 }
 
@@ -45,6 +50,7 @@ static void __exit dm_vdisk_exit(void)
 	dm_unregister_target(&vdisk_target);
 	dm_unregister_target(&vdisk_pool_target);
 	vdisk_netlink_exit();
+	vdisk_fast_write_exit();
 }
 
 module_init(dm_vdisk_init);

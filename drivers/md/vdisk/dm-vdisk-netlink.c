@@ -312,7 +312,7 @@ static int vdnl_put_pool(struct sk_buff *skb, struct vdnl_pool *p)
 
 	/* The bound table's devices and features change under md_lock. */
 	down_read(&pool->md_lock);
-	r = vd_pool_get_usage(pool->pmd, &u);
+	r = vdisk_pool_get_usage(pool, &u);
 	mode = pool->mode;
 	reason = pool->mode_reason;
 	f = pool->features;
@@ -730,7 +730,7 @@ static int vdnl_vdisk_new(struct sk_buff *skb, struct genl_info *info)
 		return r;
 	pool = p.pool;
 
-	down_write(&pool->md_lock);
+	vdisk_md_lock(pool);
 	r = vdnl_writable(pool, false, extack);
 	if (!r)
 		r = vdnl_name_free(pool, attrs[VDISK_ATTR_VDISK_NAME], U64_MAX, extack);
@@ -868,7 +868,7 @@ static int vdnl_snapshot(struct sk_buff *skb, struct genl_info *info)
 		goto out_free;
 	pool = p.pool;
 
-	down_write(&pool->md_lock);
+	vdisk_md_lock(pool);
 	r = vdnl_writable(pool, false, extack);
 	if (!r)
 		r = vd_pool_next_free_id(pool->pmd, &base);
@@ -940,7 +940,7 @@ static int vdnl_vdisk_del(struct sk_buff *skb, struct genl_info *info)
 		goto out_free;
 	pool = p.pool;
 
-	down_write(&pool->md_lock);
+	vdisk_md_lock(pool);
 	r = vdnl_writable(pool, true, extack);
 	if (!r)
 		r = vdnl_find_vdisk(pool, info->attrs, extack, &vi);
@@ -1008,7 +1008,7 @@ static int vdnl_vdisk_set(struct sk_buff *skb, struct genl_info *info)
 		goto out_free;
 	pool = p.pool;
 
-	down_write(&pool->md_lock);
+	vdisk_md_lock(pool);
 	r = vdnl_writable(pool, false, extack);
 	if (!r)
 		r = vdnl_find_vdisk(pool, attrs, extack, &vi);
@@ -1081,7 +1081,7 @@ static int vdnl_metadata_snap(struct sk_buff *skb, struct genl_info *info)
 		return r;
 	pool = p.pool;
 
-	down_write(&pool->md_lock);
+	vdisk_md_lock(pool);
 	r = vdnl_writable(pool, false, extack);
 	if (r)
 		goto unlock;

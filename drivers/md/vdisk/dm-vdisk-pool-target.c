@@ -354,7 +354,7 @@ static int vdisk_pool_preresume_noio(struct dm_target *ti)
 	mutex_unlock(&pool->ti_mutex);
 
 	vdisk_pool_try_reopen(pool, pc);
-	down_write(&pool->md_lock);
+	vdisk_md_lock(pool);
 	pool->features = pc->features;
 	pool->low_water_blocks = pc->low_water_blocks;
 	pool->low_water_raised = false;
@@ -473,7 +473,7 @@ static void vdisk_pool_status(struct dm_target *ti, status_type_t type,
 	switch (type) {
 	case STATUSTYPE_INFO:
 		down_read(&pool->md_lock);
-		r = vd_pool_get_usage(pool->pmd, &u);
+		r = vdisk_pool_get_usage(pool, &u);
 		mode = pool->mode;
 		reason = pool->mode_reason;
 		up_read(&pool->md_lock);

@@ -157,7 +157,7 @@ static void vdisk_io_drain(struct vdisk_pool *pool)
 	int old;
 
 	lockdep_assert_held(&pool->commit_mutex);
-	down_write(&pool->md_lock);
+	vdisk_md_lock(pool);
 	old = pool->epoch & 1;
 	smp_mb();	/* mapping changes before the flip */
 	WRITE_ONCE(pool->epoch, pool->epoch + 1);
@@ -245,9 +245,13 @@ int vdisk_pool_metadata_error(struct vdisk_pool *pool, const char *op, int r)
 	reason = r == -ENOSPC ? "no_metadata_space" : "metadata_error";
 	DMERR("pool %s: metadata %s failed (%d)", dm_device_name(pool->md), op, r);
 	ar = vd_pool_abort(pool->pmd);
-	/* Mappings of the dropped transaction are gone: forget their hints. */
+	/*
+	 * Mappings of the dropped transaction are gone, pending ones too, and
+	 * so are the reserves' blocks: forget them (dm-vdisk-reserve.c).
+	 */
+	vdisk_reserve_drop_all(pool);
 	list_for_each_entry(vd, &pool->vdisks, list)
-		vdisk_cache_drop(vd);
+		vdisk_cache_drop_all(vd);
 	pool->nr_freed = 0;
 	pool->share_gen++;
 	/* Before dirty is cleared: see vdisk_bio_end_io() (FUA writes). */
@@ -316,6 +320,8 @@ bool vdisk_pool_metadata_room(struct vdisk_pool *pool, unsigned int nr, bool use
 
 	vd_pool_metadata_space(pool->pmd, &allocatable, &need);
 	need += (u64)(pool->nr_prov + nr) * VDISK_META_PER_CHANGE;
+	/* The inserts the fast path owes (dm-vdisk-reserve.c, room_for()). */
+	need += pool->fast_blocks * 2;
 	if (!use_reserve)
 		need += pool->meta_reserve;
 	return allocatable >= need;
@@ -342,12 +348,21 @@ static bool low_water_crossed(struct vdisk_pool *pool, bool *raised, u64 free, u
 	return true;
 }
 
+int vdisk_pool_get_usage(struct vdisk_pool *pool, struct vd_pool_usage *u)
+{
+	int r = vd_pool_get_usage(pool->pmd, u);
+
+	if (!r)
+		u->nr_free_data_blocks += atomic_long_read(&pool->reserved_blocks);
+	return r;
+}
+
 /* Raise the low-water-mark events once per crossing (md_lock held). */
 void vdisk_pool_check_low_water(struct vdisk_pool *pool)
 {
 	struct vd_pool_usage u;
 
-	if (vd_pool_get_usage(pool->pmd, &u))
+	if (vdisk_pool_get_usage(pool, &u))
 		return;
 	if (low_water_crossed(pool, &pool->low_water_meta_raised, u.nr_free_metadata_blocks,
 			      pool->meta_low_water, "metadata"))
@@ -369,7 +384,7 @@ void vdisk_pool_wake(struct vdisk_pool *pool)
  */
 void vdisk_pool_start_reclaim(struct vdisk_pool *pool)
 {
-	down_write(&pool->md_lock);
+	vdisk_md_lock(pool);
 	pool->reclaim_pending = true;
 	up_write(&pool->md_lock);
 	vdisk_pool_wake(pool);
@@ -544,10 +559,19 @@ int vdisk_pool_commit(struct vdisk_pool *pool)
 	mutex_lock(&pool->commit_mutex);
 	if (!READ_ONCE(pool->dirty) || READ_ONCE(pool->mode) >= VDISK_MODE_RO)
 		goto out;
+	/*
+	 * Completed fast-path writes into the tree and the reserves given
+	 * back, before the data flush: the caller made sure no fast-path
+	 * write is in flight (vdisk_pool_do_work()), so the flush covers the
+	 * data of every mapping this commit records.
+	 */
+	vdisk_md_lock(pool);
+	vdisk_reserve_release_all(pool);
+	up_write(&pool->md_lock);
 	if (READ_ONCE(pool->freed_since_commit))
 		vdisk_io_drain(pool);
 	r = blkdev_issue_flush(pool->data_bdev);
-	down_write(&pool->md_lock);
+	vdisk_md_lock(pool);
 	if (r && pool->mode < VDISK_MODE_RO) {
 		/*
 		 * The transaction's mappings point at data that may not be on
@@ -572,6 +596,7 @@ int vdisk_pool_commit(struct vdisk_pool *pool)
 	}
 	pool->dirty = false;
 	pool->freed_since_commit = false;
+	pool->reserves_released = false;
 	pool->last_commit = jiffies;
 	pd = vdisk_passdown_prepare(pool);
 	up_write(&pool->md_lock);
@@ -598,7 +623,7 @@ int vdisk_pool_commit_sync(struct vdisk_pool *pool)
 	struct vdisk_commit_req req;
 
 	/* The caller may have changed the sharing (messages): see share_gen. */
-	down_write(&pool->md_lock);
+	vdisk_md_lock(pool);
 	pool->share_gen++;
 	up_write(&pool->md_lock);
 	init_completion(&req.done);
@@ -696,7 +721,7 @@ void vdisk_pool_try_reopen(struct vdisk_pool *pool, struct vdisk_pool_c *pc)
 	    (strcmp(reason, "metadata_error") && strcmp(reason, "metadata_abort_failed")))
 		return;
 	flush_workqueue(pool->wq);
-	down_write(&pool->md_lock);
+	vdisk_md_lock(pool);
 	why = vdisk_pool_reopen_refusal(pool);
 	if (why)
 		goto out;
@@ -743,7 +768,7 @@ void vdisk_pool_try_reopen(struct vdisk_pool *pool, struct vdisk_pool_c *pc)
 	pool->bm = bm;
 	vd_pool_set_data_freed_fn(pmd, vdisk_data_freed, pool);
 	list_for_each_entry(vd, &pool->vdisks, list)
-		vdisk_cache_drop(vd);
+		vdisk_cache_drop_all(vd);
 	pool->nr_freed = 0;
 	/* A cleared needs_check is written by the commit that ends preresume. */
 	pool->dirty = pool->needs_check_io_only;
@@ -979,6 +1004,8 @@ static int vdisk_pool_create_locked(struct mapped_device *md, struct vdisk_pool_
 	INIT_LIST_HEAD(&pool->vdisks);
 	INIT_LIST_HEAD(&pool->prepared);
 	INIT_LIST_HEAD(&pool->commit_reqs);
+	INIT_LIST_HEAD(&pool->fast_done);
+	bio_list_init(&pool->fast_held);
 	bio_list_init(&pool->held_bios);
 	bio_list_init(&pool->flush_bios);
 	bio_list_init(&pool->passdown_held);
@@ -994,6 +1021,7 @@ static int vdisk_pool_create_locked(struct mapped_device *md, struct vdisk_pool_
 	bio_list_init(&pool->commit_waiters);
 	INIT_WORK(&pool->worker, vdisk_pool_do_work);
 	INIT_DELAYED_WORK(&pool->waker, vdisk_pool_waker);
+	INIT_DELAYED_WORK(&pool->insert_waker, vdisk_fast_write_insert_waker);
 	INIT_DELAYED_WORK(&pool->no_space_timeout, vdisk_no_space_timeout);
 	vdisk_cells_init(&pool->cells);
 	pool->md = md;
@@ -1079,6 +1107,7 @@ void vdisk_pool_put(struct vdisk_pool *pool)
 	WRITE_ONCE(pool->stopping, true);
 	cancel_delayed_work_sync(&pool->waker);
 	cancel_delayed_work_sync(&pool->no_space_timeout);
+	cancel_delayed_work_sync(&pool->insert_waker);
 	drain_workqueue(pool->wq);
 	if (pool->mode < VDISK_MODE_RO)
 		vdisk_pool_commit(pool);

@@ -115,6 +115,7 @@ void vdisk_stats_sum(struct vdisk *vd, struct vdisk_stats_sum *sum, bool lat)
 		sum->write_bytes += c->write_bytes;
 		sum->discards += c->discards;
 		sum->flushes += c->flushes;
+		sum->fast_writes += c->fast_writes;
 		in_flight += READ_ONCE(c->in_flight);
 		if (!lat)
 			continue;

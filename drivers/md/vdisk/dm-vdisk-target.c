@@ -105,10 +105,10 @@ static int vdisk_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 	vd->pool = pool;
 
-	if (vdisk_stats_alloc(vd)) {
+	if (vdisk_stats_alloc(vd) || vdisk_reserve_init(vd)) {
 		ti->error = "Cannot allocate vdisk counters";
 		r = -ENOMEM;
-		goto bad_pool;
+		goto bad_counters;
 	}
 
 	/*
@@ -116,7 +116,7 @@ static int vdisk_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	 * of this table is recorded when it is resumed (vdisk_preresume()),
 	 * while a reload leaves the live table as it is.
 	 */
-	down_write(&pool->md_lock);
+	vdisk_md_lock(pool);
 	r = vd_pool_get_details(pool->pmd, vd->id, &info);
 	if (r == -ENODATA || r == -ENOENT ||
 	    (!r && (info.flags & VD_DISK_FLAG_DELETING))) {
@@ -155,8 +155,8 @@ static int vdisk_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	return 0;
 
 bad_counters:
+	vdisk_reserve_free(vd);
 	vdisk_stats_free(vd);
-bad_pool:
 	vdisk_pool_put(pool);
 bad_pool_dev:
 	dm_put_device(ti, vd->pool_dev);
@@ -171,10 +171,16 @@ static void vdisk_dtr(struct dm_target *ti)
 	struct vdisk_pool *pool = vd->pool;
 
 	vdisk_census_stop(vd);
-	down_write(&pool->md_lock);
+	/*
+	 * Suspended: no fast-path write in flight, and vdisk_md_lock()
+	 * inserted the completed ones, so nothing refers to @vd after this.
+	 */
+	vdisk_md_lock(pool);
+	vdisk_reserve_release(pool, vd);
 	list_del(&vd->list);
-	vdisk_cache_drop(vd);
+	vdisk_cache_drop_all(vd);
 	up_write(&pool->md_lock);
+	vdisk_reserve_free(vd);
 	vdisk_stats_free(vd);
 	vdisk_pool_put(pool);
 	dm_put_device(ti, vd->pool_dev);
@@ -196,7 +202,7 @@ static int vdisk_preresume_noio(struct dm_target *ti)
 	bool resized = false;
 	int r;
 
-	down_write(&pool->md_lock);
+	vdisk_md_lock(pool);
 	vdisk_pool_forget_vdisk(pool, vd->id);
 	r = vd_pool_get_details(pool->pmd, vd->id, &info);
 	if (r) {
@@ -280,7 +286,7 @@ static int vdisk_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *err
 /*
  * Status: <mapped blocks> <exclusive blocks|-> <shared blocks|->
  *         <highest mapped sector|-> <reads> <writes> <read bytes>
- *         <write bytes> <discards> <flushes>
+ *         <write bytes> <discards> <flushes> <fast writes>
  */
 static void vdisk_status(struct dm_target *ti, status_type_t type,
 			 unsigned int status_flags, char *result,
@@ -296,7 +302,9 @@ static void vdisk_status(struct dm_target *ti, status_type_t type,
 
 	switch (type) {
 	case STATUSTYPE_INFO:
-		down_read(&vd->pool->md_lock);
+		/* Completed fast-path writes count as mapped: insert them first. */
+		vdisk_md_lock(vd->pool);
+		downgrade_write(&vd->pool->md_lock);
 		r = vd_pool_get_details(vd->pool->pmd, vd->id, &info);
 		rt = r ? r : vd_pool_highest_mapped(vd->pool->pmd, vd->id, &top);
 		if (!r)
@@ -316,9 +324,9 @@ static void vdisk_status(struct dm_target *ti, status_type_t type,
 			DMEMIT("-");
 		else
 			DMEMIT("%llu", (top + 1) << vd->pool->block_shift);
-		DMEMIT(" %llu %llu %llu %llu %llu %llu",
+		DMEMIT(" %llu %llu %llu %llu %llu %llu %llu",
 		       c.reads, c.writes, c.read_bytes, c.write_bytes, c.discards,
-		       c.flushes);
+		       c.flushes, c.fast_writes);
 		break;
 	case STATUSTYPE_TABLE:
 		DMEMIT("%s %llu", vd->pool_dev->name, vd->id);

@@ -19,7 +19,16 @@
  *                   change of a vdisk's mapping cache.  map() never takes
  *                   it: it reads the mapping cache (dm-vdisk-mapcache.c).
  *   pool->lock      spinlock (irq-safe) for the bio/op queues that I/O
- *                   completion hands to the worker.
+ *                   completion hands to the worker, and the completed
+ *                   fast-path writes (dm-vdisk-fast-write.c).
+ *   vd->rsv.lock    spinlock (irq-safe): a vdisk's reserve of free blocks
+ *                   and its in-flight write counts (dm-vdisk-reserve.c).
+ *                   Never held with pool->lock.
+ *   The mapping cache's xarray lock is irq-safe (entries are published from
+ *   completions), taken inside pool->lock there, alone elsewhere.
+ *   Whoever reads or changes mappings in the B+tree takes md_lock exclusive
+ *   through vdisk_md_lock(), which first inserts every completed fast-path
+ *   write.
  *   commit_mutex    serialises commits.  Only the worker commits while the
  *                   pool lives (others ask it: vdisk_pool_commit_sync()),
  *                   and the final put after the worker stopped.
@@ -89,6 +98,28 @@ struct vdisk_inflight {
 #define VDISK_CELL_HASH_BITS 10
 struct vdisk_cell_table {
 	struct hlist_head buckets[1 << VDISK_CELL_HASH_BITS];
+};
+
+/*
+ * Blocks a vdisk's writes may take in map() (dm-vdisk-reserve.c).  A ring
+ * of free data blocks, allocated by the worker in the current transaction
+ * and given back before every commit, so that a commit never records an
+ * allocated block that nothing maps.  Under @lock (irq-safe: map() and bio
+ * completion); the worker alone appends, with md_lock held exclusive.
+ */
+#define VDISK_RESERVE_MAX 2048
+#define VDISK_RESERVE_MIN 64
+struct vdisk_reserve {
+	spinlock_t lock;		/* the fields below */
+	vd_blk_t *ring;			/* VDISK_RESERVE_MAX entries */
+	unsigned int head;		/* next block map() takes */
+	unsigned int nr;		/* blocks in the ring from head */
+	unsigned int want;		/* refill target (worker) */
+	bool open;			/* map() may take blocks: see dm-vdisk-reserve.c */
+	bool refill_asked;		/* map() found it low */
+	unsigned int inflight;		/* fast-path writes not completed yet */
+	unsigned int slow_writes;	/* writes handed to the worker, not completed */
+	bool slow_waiting;		/* a slow write waits for inflight == 0 */
 };
 
 struct vdisk_pool {
@@ -183,6 +214,23 @@ struct vdisk_pool {
 	struct bio_list flush_bios;	/* PREFLUSH bios waiting for a commit */
 	struct bio_list passdown_held;	/* writes to a block still being discarded */
 	struct bio_list prov_wait;	/* writes waiting for prov_pool/page_pool */
+	/*
+	 * Fast-path writes (dm-vdisk-fast-write.c).  fast_done and fast_gen
+	 * under pool->lock; fast_blocks under md_lock exclusive; fast_closed
+	 * worker only (read racily by completions).
+	 */
+	struct list_head fast_done;	/* completed fast writes to insert */
+	unsigned int nr_fast_done;
+	unsigned long fast_done_since;	/* jiffies: the oldest of fast_done */
+	struct delayed_work insert_waker;	/* inserts a small batch after a while */
+	unsigned int fast_gen;		/* bumped when a rollback drops the reserves */
+	atomic_t fast_inflight;		/* fast-path writes of all vdisks in flight */
+	atomic_long_t reserved_blocks;	/* free blocks sitting in reserves */
+	u64 fast_blocks;		/* allocated for reserves, not yet mapped or given back */
+	bool fast_closed;		/* reserves closed for a commit */
+	bool reserves_released;		/* blocks given back since the last commit */
+	bool refill_wanted;		/* a reserve asked to be topped up */
+	struct bio_list fast_held;	/* slow writes waiting for a vdisk's fast writes */
 	struct bio_set bs;		/* copy/merge bios */
 	mempool_t prov_pool;		/* struct vdisk_prov with a block's pages */
 	mempool_t page_pool;		/* merge pages */
@@ -207,6 +255,7 @@ struct vdisk_stats_cpu {
 	u64 write_bytes;
 	u64 discards;
 	u64 flushes;
+	u64 fast_writes;		/* writes allocated in map() (dm-vdisk-fast-write.c) */
 	long in_flight;			/* only the sum over CPUs means anything */
 	u64 lat[2][VDISK_LAT_BUCKETS];	/* [0] reads, [1] writes */
 };
@@ -219,6 +268,7 @@ struct vdisk_stats_sum {
 	u64 write_bytes;
 	u64 discards;
 	u64 flushes;
+	u64 fast_writes;
 	u64 in_flight;
 	u64 lat[2][VDISK_LAT_BUCKETS];
 };
@@ -242,6 +292,7 @@ struct vdisk {
 	/* Mapping cache for the lock-free fast path (dm-vdisk-mapcache.c). */
 	struct xarray cache;
 	atomic_long_t cache_entries;
+	struct vdisk_reserve rsv;	/* fast-path allocation (dm-vdisk-reserve.c) */
 	/*
 	 * Sharing census for the status (dm-vdisk-census.c).  census_lock
 	 * guards the cached result: census_exclusive/shared are exact while
@@ -280,6 +331,8 @@ struct vdisk_bio {
 	int epoch;			/* in-flight slot, -1 if not counted */
 	bool holds_cell;		/* the worker's cell for vblock */
 	bool commit_before_endio;	/* FUA: complete after a commit */
+	bool slow_counted;		/* counted in vd->rsv.slow_writes */
+	struct vdisk_fast_write *fast;	/* a fast-path write in flight */
 	sector_t vsector;		/* sector inside the vdisk */
 	u64 vblock;
 	u64 discard_pos;		/* next block of a large discard */
@@ -316,6 +369,8 @@ void vdisk_pool_start_reclaim(struct vdisk_pool *pool);
 void vdisk_pool_raise_event(struct vdisk_pool *pool);
 const char *vdisk_pool_mode_name(enum vdisk_pool_mode mode);
 void vdisk_pool_check_low_water(struct vdisk_pool *pool);
+/* vd_pool_get_usage(), with the blocks sitting in reserves counted free. */
+int vdisk_pool_get_usage(struct vdisk_pool *pool, struct vd_pool_usage *u);
 void vdisk_pool_size_metadata_reserve(struct vdisk_pool *pool, u64 total);
 bool vdisk_pool_metadata_room(struct vdisk_pool *pool, unsigned int nr, bool use_reserve);
 /* Metadata updates counted for one pool message or netlink change. */
@@ -358,11 +413,54 @@ void vdisk_cell_unlock(struct vdisk_pool *pool, struct vdisk *vd, u64 vblock);
 /* dm-vdisk-mapcache.c */
 void vdisk_cache_init(struct vdisk *vd);
 void vdisk_cache_drop(struct vdisk *vd);
+void vdisk_cache_drop_all(struct vdisk *vd);
 /* 0: mapped to *block; -ENODATA: unmapped; -ENOENT: not cached. */
 int vdisk_cache_lookup(struct vdisk *vd, u64 vblock, vd_blk_t *block, bool *excl);
 void vdisk_cache_set(struct vdisk *vd, u64 vblock, vd_blk_t block, bool excl);
-void vdisk_cache_set_unmapped(struct vdisk *vd, u64 vblock);
+void vdisk_cache_fill(struct vdisk *vd, u64 vblock, vd_blk_t block);
+void vdisk_cache_fill_unmapped(struct vdisk *vd, u64 vblock);
+int vdisk_cache_publish(struct vdisk *vd, u64 vblock, vd_blk_t block, unsigned int nr);
+void vdisk_cache_settle(struct vdisk *vd, u64 vblock, vd_blk_t block, unsigned int nr);
 void vdisk_cache_forget(struct vdisk *vd, u64 begin, u64 end);
+
+/* dm-vdisk-reserve.c: per-vdisk reserves of free blocks for map(). */
+int vdisk_reserve_init(struct vdisk *vd);
+void vdisk_reserve_free(struct vdisk *vd);
+/* map(): a run of up to @max contiguous blocks, counted in flight; -EAGAIN if none. */
+int vdisk_reserve_take(struct vdisk *vd, unsigned int max, vd_blk_t *block,
+		       unsigned int *nr, unsigned int *gen);
+/* Completion of a fast-path write (after it was queued for its insert). */
+void vdisk_reserve_write_done(struct vdisk *vd);
+/* map(): a write goes to the worker: no fast-path write of @vd starts until it completed. */
+void vdisk_reserve_slow_start(struct vdisk *vd, struct bio *bio);
+void vdisk_reserve_slow_done(struct vdisk *vd, struct bio *bio);
+/* Worker: may a slow write of @vd start (no fast-path write of @vd in flight)? */
+bool vdisk_reserve_slow_may_start(struct vdisk *vd);
+/* Worker, md_lock held exclusive: top up the reserves that asked for it. */
+void vdisk_reserve_refill(struct vdisk_pool *pool);
+/* Worker: close every reserve (a commit is wanted) / open them after it. */
+void vdisk_reserve_close_all(struct vdisk_pool *pool);
+void vdisk_reserve_open_all(struct vdisk_pool *pool);
+/* md_lock held exclusive: give @vd's reserved blocks back. */
+int vdisk_reserve_release(struct vdisk_pool *pool, struct vdisk *vd);
+/* md_lock held exclusive: give every reserved block back (before a commit). */
+int vdisk_reserve_release_all(struct vdisk_pool *pool);
+/* md_lock held exclusive: a rollback freed the reserves' blocks: forget them. */
+void vdisk_reserve_drop_all(struct vdisk_pool *pool);
+
+/* dm-vdisk-fast-write.c: whole-block writes allocated in map(). */
+struct vdisk_fast_write;
+int vdisk_fast_write_init(void);
+void vdisk_fast_write_exit(void);
+/* map(): DM_MAPIO_REMAPPED, or -EAGAIN: take the worker's path. */
+int vdisk_fast_write_map(struct vdisk *vd, struct bio *bio);
+int vdisk_fast_write_end_io(struct vdisk *vd, struct bio *bio, blk_status_t *error);
+void vdisk_fast_write_insert_waker(struct work_struct *ws);
+bool vdisk_fast_write_inserts_due(struct vdisk_pool *pool);
+/* md_lock held exclusive: insert every completed fast-path write. */
+void vdisk_fast_write_insert_all(struct vdisk_pool *pool);
+/* md_lock exclusive, with every completed fast-path write inserted. */
+void vdisk_md_lock(struct vdisk_pool *pool);
 
 /* dm-vdisk-census.c: exclusive/shared counts of a vdisk for its status. */
 void vdisk_census_init(struct vdisk *vd);

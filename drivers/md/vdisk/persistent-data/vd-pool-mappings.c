@@ -70,7 +70,22 @@ int vd_pool_release_data_block(struct vd_pool_metadata *pmd, vd_blk_t pblock)
 	return vd_pmd_fail(pmd, vd_pmd_map_dec(pmd, &le), "release data block", 0);
 }
 
+int vd_pool_release_unused_data_block(struct vd_pool_metadata *pmd, vd_blk_t pblock)
+{
+	int r = vd_pmd_check_writable(pmd);
+
+	if (r)
+		return r;
+	return vd_pmd_fail(pmd, vd_sm_dec(pmd->dsm, pblock), "release unused data block", 0);
+}
+
 int vd_pool_insert(struct vd_pool_metadata *pmd, u64 id, u64 vblock, u64 mapping)
+{
+	return vd_pool_insert_ex(pmd, id, vblock, mapping, NULL);
+}
+
+int vd_pool_insert_ex(struct vd_pool_metadata *pmd, u64 id, u64 vblock, u64 mapping,
+		      bool *was_unmapped)
 {
 	struct vd_pool_vdisk *v;
 	__le64 le = cpu_to_le64(mapping);
@@ -97,6 +112,8 @@ int vd_pool_insert(struct vd_pool_metadata *pmd, u64 id, u64 vblock, u64 mapping
 	v->root = root;
 	if (inserted)
 		v->info.mapped_blocks++;
+	if (was_unmapped)
+		*was_unmapped = inserted;
 	v->info.transaction_id = le64_to_cpu(pmd->sb->transaction_id);
 	return 0;
 }

@@ -121,11 +121,20 @@ int vd_pool_alloc_data_block(struct vd_pool_metadata *pmd, vd_blk_t *pblock);
 /* Drop a reference the caller owns (e.g. an allocated block not inserted). */
 int vd_pool_release_data_block(struct vd_pool_metadata *pmd, vd_blk_t pblock);
 /*
+ * Drop the reference of an allocated block that was never written nor
+ * mapped (a reserve given back): not reported to the freed-block callback,
+ * since there is nothing to discard.
+ */
+int vd_pool_release_unused_data_block(struct vd_pool_metadata *pmd, vd_blk_t pblock);
+/*
  * Map @vblock to @mapping; the caller's reference on the data block passes
  * to the tree (on failure it stays with the caller).  The previous mapping,
  * if any, loses its reference.
  */
 int vd_pool_insert(struct vd_pool_metadata *pmd, u64 id, u64 vblock, u64 mapping);
+/* The same; *was_unmapped (may be NULL) says whether @vblock was unmapped before. */
+int vd_pool_insert_ex(struct vd_pool_metadata *pmd, u64 id, u64 vblock, u64 mapping,
+		      bool *was_unmapped);
 /* Allocate a data block and map @vblock to it. */
 int vd_pool_insert_new(struct vd_pool_metadata *pmd, u64 id, u64 vblock, vd_blk_t *pblock);
 int vd_pool_remove(struct vd_pool_metadata *pmd, u64 id, u64 vblock);

@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Whole-block writes allocated in map(): the write path's first stage.
+ *
+ *   map()        a plain write whose first sector starts a block and that
+ *                covers at least one whole block takes a run of contiguous
+ *                blocks from its vdisk's reserve (dm-vdisk-reserve.c),
+ *                is trimmed to that run and goes down remapped as one bio;
+ *   completion   (vdisk_fast_write_end_io(), any context) publishes the
+ *                new mappings in the mapping cache as pending, so the next
+ *                read sees them, queues them on pool->fast_done and
+ *                completes the bio: it never waits for the worker;
+ *   insert       the worker, or anyone taking md_lock through
+ *                vdisk_md_lock(), inserts every queued write in one pass
+ *                under one md_lock hold, sorted by vdisk and block so
+ *                neighbouring keys share leaf shadows, and settles the
+ *                cache entries.
+ *
+ * Why this is safe:
+ *  - Crash: a write is acknowledged before its mapping is in the B+tree,
+ *    exactly like a write to an existing block is acknowledged before the
+ *    commit; only a completed FLUSH promises durability.  A PREFLUSH waits
+ *    for a commit, and a commit first waits for every fast-path write in
+ *    flight and inserts all queued ones (vdisk_pool_do_work(),
+ *    vdisk_pool_commit()), so every write completed before the flush is
+ *    mapped by the commit the flush waits for.  FUA writes keep the
+ *    worker's path.
+ *  - Reads: between completion and insert the mapping cache is the only
+ *    record of the write; its pending entries are never dropped but by the
+ *    insert or a rollback (dm-vdisk-mapcache.c), and every metadata change
+ *    or lookup that decides from the B+tree takes md_lock through
+ *    vdisk_md_lock(), which inserts first.
+ *  - Blocks: a block comes from a reserve, allocated in the current
+ *    transaction; nothing else references it until its insert, which
+ *    drops the old mapping's reference like any overwrite.  A write that
+ *    fails gives its blocks back; after a rollback (pool->fast_gen moved)
+ *    its blocks are free again and the write fails.
+ */
+#include "dm-vdisk.h"
+
+#include <linux/list_sort.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+
+/* One fast-path write: a run of blocks, from map() until it is inserted. */
+struct vdisk_fast_write {
+	struct list_head list;		/* on pool->fast_done, under pool->lock */
+	struct vdisk *vd;
+	u64 vblock;
+	vd_blk_t block;
+	unsigned int nr;
+	unsigned int gen;		/* pool->fast_gen when the blocks were taken */
+	blk_status_t status;
+	bool stale;			/* a rollback freed its blocks */
+	struct bio *bio;		/* completes only after the insert (no cache memory) */
+};
+
+/*
+ * Completed writes are inserted once VDISK_FAST_BATCH of them queued up, or
+ * VDISK_FAST_BATCH_DELAY after the first, or as soon as anything takes
+ * md_lock through vdisk_md_lock() (a commit, a lookup in the worker, a
+ * message), whichever comes first: one pass and one md_lock hold serve many
+ * writes, and nothing that reads the B+tree can miss one.
+ */
+#define VDISK_FAST_BATCH 64
+#define VDISK_FAST_BATCH_DELAY (HZ / 20)
+
+static struct kmem_cache *vdisk_fast_write_cache;
+
+/* Worker: is it time to insert the completed writes (see above)? */
+bool vdisk_fast_write_inserts_due(struct vdisk_pool *pool)
+{
+	unsigned int n = READ_ONCE(pool->nr_fast_done);
+
+	return n >= VDISK_FAST_BATCH ||
+	       (n && time_after_eq(jiffies, READ_ONCE(pool->fast_done_since) +
+				   VDISK_FAST_BATCH_DELAY));
+}
+
+/* pool->insert_waker: the first write of a small batch waited long enough. */
+void vdisk_fast_write_insert_waker(struct work_struct *ws)
+{
+	struct vdisk_pool *pool = container_of(to_delayed_work(ws), struct vdisk_pool,
+					       insert_waker);
+
+	vdisk_pool_wake(pool);
+}
+
+int vdisk_fast_write_init(void)
+{
+	vdisk_fast_write_cache = KMEM_CACHE(vdisk_fast_write, 0);
+	return vdisk_fast_write_cache ? 0 : -ENOMEM;
+}
+
+void vdisk_fast_write_exit(void)
+{
+	kmem_cache_destroy(vdisk_fast_write_cache);
+}
+
+int vdisk_fast_write_map(struct vdisk *vd, struct bio *bio)
+{
+	struct vdisk_pool *pool = vd->pool;
+	struct vdisk_bio *vb = vdisk_bio_data(bio);
+	unsigned int max = bio_sectors(bio) >> pool->block_shift;
+	struct vdisk_fast_write *fw;
+	unsigned int nr, gen;
+	vd_blk_t block;
+
+	if (vb->vsector & (pool->block_sectors - 1) || !max ||
+	    READ_ONCE(pool->mode) != VDISK_MODE_RW)
+		return -EAGAIN;
+	fw = kmem_cache_alloc(vdisk_fast_write_cache, GFP_NOWAIT | __GFP_NOWARN);
+	if (!fw)
+		return -EAGAIN;
+	if (vdisk_reserve_take(vd, max, &block, &nr, &gen)) {
+		kmem_cache_free(vdisk_fast_write_cache, fw);
+		return -EAGAIN;
+	}
+	fw->vd = vd;
+	fw->vblock = vb->vblock;
+	fw->block = block;
+	fw->nr = nr;
+	fw->gen = gen;
+	fw->status = BLK_STS_OK;
+	fw->stale = false;
+	fw->bio = NULL;
+	vb->fast = fw;
+	this_cpu_inc(vd->stats->fast_writes);
+	if ((sector_t)nr << pool->block_shift < bio_sectors(bio))
+		dm_accept_partial_bio(bio, nr << pool->block_shift);
+	bio_set_dev(bio, pool->data_bdev);
+	bio->bi_iter.bi_sector = block << pool->block_shift;
+	return DM_MAPIO_REMAPPED;
+}
+
+int vdisk_fast_write_end_io(struct vdisk *vd, struct bio *bio, blk_status_t *error)
+{
+	struct vdisk_pool *pool = vd->pool;
+	struct vdisk_bio *vb = vdisk_bio_data(bio);
+	struct vdisk_fast_write *fw = vb->fast;
+	unsigned long flags;
+	bool first, batch, held = false;
+
+	vb->fast = NULL;
+	fw->status = *error;
+	spin_lock_irqsave(&pool->lock, flags);
+	if (fw->gen != pool->fast_gen) {
+		/* A rollback dropped the transaction these blocks came from. */
+		fw->stale = true;
+		*error = BLK_STS_IOERR;
+	} else if (!fw->status && vdisk_cache_publish(vd, fw->vblock, fw->block, fw->nr)) {
+		fw->bio = bio;
+		held = true;
+	}
+	first = list_empty(&pool->fast_done);
+	if (first)
+		pool->fast_done_since = jiffies;
+	list_add_tail(&fw->list, &pool->fast_done);
+	batch = ++pool->nr_fast_done == VDISK_FAST_BATCH;
+	spin_unlock_irqrestore(&pool->lock, flags);
+	/* After the queueing: a commit waiting for this count finds it queued. */
+	vdisk_reserve_write_done(vd);
+	if (batch || held)
+		vdisk_pool_wake(pool);
+	else if (first)
+		queue_delayed_work(pool->wq, &pool->insert_waker, VDISK_FAST_BATCH_DELAY);
+	if (fw->status)
+		DMERR_LIMIT("vdisk %llu: data write of blocks %llu+%u failed (%d)",
+			    vd->id, fw->vblock, fw->nr, blk_status_to_errno(fw->status));
+	return held ? DM_ENDIO_INCOMPLETE : DM_ENDIO_DONE;
+}
+
+static int fw_cmp(void *priv, const struct list_head *a, const struct list_head *b)
+{
+	const struct vdisk_fast_write *x = list_entry(a, struct vdisk_fast_write, list);
+	const struct vdisk_fast_write *y = list_entry(b, struct vdisk_fast_write, list);
+
+	if (x->vd != y->vd)
+		return x->vd < y->vd ? -1 : 1;
+	/* list_sort() is stable: writes of one block stay in completion order. */
+	return x->vblock < y->vblock ? -1 : x->vblock > y->vblock;
+}
+
+/* Insert one completed write (md_lock held exclusive).  0 or an error. */
+static int insert_one(struct vdisk_pool *pool, struct vdisk_fast_write *fw)
+{
+	struct vdisk *vd = fw->vd;
+	bool was_unmapped;
+	unsigned int i;
+	int r = 0;
+
+	if (fw->status) {
+		/* Nothing maps the blocks: give them back. */
+		for (i = 0; i < fw->nr && !r; i++)
+			r = vd_pool_release_data_block(pool->pmd, fw->block + i);
+		return r;
+	}
+	for (i = 0; i < fw->nr && !r; i++) {
+		r = vd_pool_insert_ex(pool->pmd, vd->id, fw->vblock + i,
+				      VD_MAP_PACK(fw->block + i, 0, 0), &was_unmapped);
+		if (r)
+			break;
+		if (was_unmapped)
+			vdisk_census_new_mapping(vd, fw->vblock + i);
+		else
+			pool->share_gen++;	/* the old block may have been shared */
+	}
+	if (!r)
+		vdisk_cache_settle(vd, fw->vblock, fw->block, fw->nr);
+	return r;
+}
+
+void vdisk_fast_write_insert_all(struct vdisk_pool *pool)
+{
+	struct vdisk_fast_write *fw, *tmp;
+	unsigned int noio;
+	unsigned long flags;
+	LIST_HEAD(list);
+	int r = 0;
+
+	lockdep_assert_held_write(&pool->md_lock);
+	spin_lock_irqsave(&pool->lock, flags);
+	list_splice_init(&pool->fast_done, &list);
+	pool->nr_fast_done = 0;
+	spin_unlock_irqrestore(&pool->lock, flags);
+	if (list_empty(&list))
+		return;
+	list_sort(NULL, &list, fw_cmp);
+	noio = memalloc_noio_save();
+	list_for_each_entry_safe(fw, tmp, &list, list) {
+		list_del(&fw->list);
+		if (!fw->stale && !r && pool->mode < VDISK_MODE_RO) {
+			pool->fast_blocks -= fw->nr;
+			pool->dirty = true;
+			r = insert_one(pool, fw);
+			if (r)
+				/* Rolls back: the rest of the list is stale now. */
+				vdisk_pool_metadata_error(pool, "insert", r);
+		} else if (!fw->stale && !fw->status && !fw->bio) {
+			/* Acknowledged, and the pool can no longer map it. */
+			WRITE_ONCE(pool->dropped_changes, true);
+		}
+		if (fw->bio) {
+			if (r || fw->stale || pool->mode >= VDISK_MODE_RO)
+				fw->bio->bi_status = BLK_STS_IOERR;
+			bio_endio(fw->bio);
+		}
+		kmem_cache_free(vdisk_fast_write_cache, fw);
+	}
+	memalloc_noio_restore(noio);
+}
+
+void vdisk_md_lock(struct vdisk_pool *pool)
+{
+	down_write(&pool->md_lock);
+	vdisk_fast_write_insert_all(pool);
+}

@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per-vdisk reserves of free data blocks: what lets a whole-block write
+ * allocate in map() (dm-vdisk-fast-write.c) without the metadata lock.
+ *
+ * The worker allocates the blocks of a reserve in the current transaction
+ * (md_lock held exclusive) and appends them to the vdisk's ring; map()
+ * takes a run of contiguous blocks from its head under the reserve's
+ * spinlock.  Each vdisk has its own ring, filled from the allocator's
+ * cursor a few hundred blocks at a time, so a vdisk written sequentially
+ * gets long runs of consecutive blocks even while others write too.
+ *
+ * Invariants:
+ *  - A commit never records an allocated block that nothing maps: before
+ *    a commit the worker closes every reserve (map() takes nothing more),
+ *    waits until the fast-path writes in flight (pool->fast_inflight)
+ *    completed and were inserted, and gives the unused blocks back
+ *    (vdisk_reserve_release_all(); they become allocatable again after
+ *    the commit, like every freed block).  Reserves reopen after it.
+ *  - Space accounting stays exact: a block in a reserve is counted in
+ *    pool->reserved_blocks and reported free (vdisk_pool_get_usage());
+ *    taken by map() it is in use.  Reserves are only filled while the
+ *    pool has plenty of free data and metadata space, so a nearly full
+ *    pool allocates block by block in the worker, which applies the
+ *    low-water mark and the out-of-space policy exactly.
+ *  - Writes of one vdisk never take both paths at once: while a write of
+ *    the vdisk is in the worker (rsv.slow_writes), map() takes no block,
+ *    and the worker starts such a write only once the vdisk has no
+ *    fast-path write in flight (vdisk_reserve_slow_may_start()).  So the
+ *    worker's read-modify-write and copy-on-write, which decide from the
+ *    metadata, always see every completed fast-path write.
+ *  - A rollback frees every block of the dropped transaction, the
+ *    reserves' too: vdisk_reserve_drop_all() empties them before
+ *    pool->fast_gen moves, so a write that took a block before sees the
+ *    old generation at completion and fails instead of publishing it.
+ */
+#include "dm-vdisk.h"
+
+#include <linux/slab.h>
+
+int vdisk_reserve_init(struct vdisk *vd)
+{
+	struct vdisk_reserve *rsv = &vd->rsv;
+
+	spin_lock_init(&rsv->lock);
+	rsv->want = VDISK_RESERVE_MIN;
+	rsv->ring = kvmalloc_array(VDISK_RESERVE_MAX, sizeof(*rsv->ring), GFP_KERNEL);
+	return rsv->ring ? 0 : -ENOMEM;
+}
+
+void vdisk_reserve_free(struct vdisk *vd)
+{
+	kvfree(vd->rsv.ring);
+	vd->rsv.ring = NULL;
+}
+
+static vd_blk_t ring_at(struct vdisk_reserve *rsv, unsigned int i)
+{
+	return rsv->ring[(rsv->head + i) % VDISK_RESERVE_MAX];
+}
+
+int vdisk_reserve_take(struct vdisk *vd, unsigned int max, vd_blk_t *block,
+		       unsigned int *nr, unsigned int *gen)
+{
+	struct vdisk_reserve *rsv = &vd->rsv;
+	struct vdisk_pool *pool = vd->pool;
+	unsigned long flags;
+	unsigned int n = 0;
+	bool wake = false;
+	vd_blk_t b = 0;
+
+	spin_lock_irqsave(&rsv->lock, flags);
+	if (rsv->open && !rsv->slow_writes && rsv->nr) {
+		b = ring_at(rsv, 0);
+		for (n = 1; n < max && n < rsv->nr && ring_at(rsv, n) == b + n; n++)
+			;
+		rsv->head = (rsv->head + n) % VDISK_RESERVE_MAX;
+		rsv->nr -= n;
+		rsv->inflight++;
+		atomic_inc(&pool->fast_inflight);
+		atomic_long_sub(n, &pool->reserved_blocks);
+		/* Under the lock: see vdisk_reserve_drop_all(). */
+		*gen = READ_ONCE(pool->fast_gen);
+	}
+	if (rsv->nr < rsv->want / 2 && !rsv->refill_asked && !rsv->slow_writes) {
+		rsv->refill_asked = true;
+		wake = true;
+	}
+	spin_unlock_irqrestore(&rsv->lock, flags);
+	if (wake) {
+		WRITE_ONCE(pool->refill_wanted, true);
+		vdisk_pool_wake(pool);
+	}
+	if (!n)
+		return -EAGAIN;
+	*block = b;
+	*nr = n;
+	return 0;
+}
+
+void vdisk_reserve_write_done(struct vdisk *vd)
+{
+	struct vdisk_reserve *rsv = &vd->rsv;
+	struct vdisk_pool *pool = vd->pool;
+	bool wake = false;
+	unsigned long flags;
+
+	spin_lock_irqsave(&rsv->lock, flags);
+	if (!--rsv->inflight && rsv->slow_waiting) {
+		rsv->slow_waiting = false;
+		wake = true;
+	}
+	spin_unlock_irqrestore(&rsv->lock, flags);
+	/* A commit waits for the last one (vdisk_pool_do_work()). */
+	if (atomic_dec_and_test(&pool->fast_inflight) && READ_ONCE(pool->fast_closed))
+		wake = true;
+	if (wake)
+		vdisk_pool_wake(pool);
+}
+
+void vdisk_reserve_slow_start(struct vdisk *vd, struct bio *bio)
+{
+	struct vdisk_reserve *rsv = &vd->rsv;
+	unsigned long flags;
+
+	spin_lock_irqsave(&rsv->lock, flags);
+	rsv->slow_writes++;
+	spin_unlock_irqrestore(&rsv->lock, flags);
+	vdisk_bio_data(bio)->slow_counted = true;
+}
+
+void vdisk_reserve_slow_done(struct vdisk *vd, struct bio *bio)
+{
+	struct vdisk_reserve *rsv = &vd->rsv;
+	unsigned long flags;
+
+	spin_lock_irqsave(&rsv->lock, flags);
+	rsv->slow_writes--;
+	spin_unlock_irqrestore(&rsv->lock, flags);
+	vdisk_bio_data(bio)->slow_counted = false;
+}
+
+bool vdisk_reserve_slow_may_start(struct vdisk *vd)
+{
+	struct vdisk_reserve *rsv = &vd->rsv;
+	bool ok;
+
+	spin_lock_irq(&rsv->lock);
+	ok = !rsv->inflight;
+	if (!ok)
+		rsv->slow_waiting = true;
+	spin_unlock_irq(&rsv->lock);
+	return ok;
+}
+
+/*
+ * May the reserves grow by @n blocks?  Only with room to spare: free data
+ * blocks for four times that, above the low-water mark, and metadata for
+ * about two updates per block (a random write shadows a leaf and a
+ * reference-count block) besides what the pool already promised.
+ */
+static bool room_for(struct vdisk_pool *pool, unsigned int n)
+{
+	u64 allocatable, need;
+	struct vd_pool_usage u;
+
+	if (vd_pool_get_usage(pool->pmd, &u))
+		return false;
+	if (u.nr_free_data_blocks < (u64)n * 4 + pool->low_water_blocks + VDISK_RESERVE_MAX)
+		return false;
+	vd_pool_metadata_space(pool->pmd, &allocatable, &need);
+	need += (u64)pool->nr_prov * 12 + (pool->fast_blocks + n) * 2 + pool->meta_reserve * 2;
+	return allocatable >= need;
+}
+
+static void refill_one(struct vdisk_pool *pool, struct vdisk *vd)
+{
+	struct vdisk_reserve *rsv = &vd->rsv;
+	unsigned int tail, n, i, added = 0;
+	vd_blk_t b;
+	int r;
+
+	spin_lock_irq(&rsv->lock);
+	rsv->refill_asked = false;
+	/* Asked again before the last refill ran out: serve bigger ones. */
+	if (rsv->nr && rsv->want < VDISK_RESERVE_MAX / 2)
+		rsv->want *= 2;
+	n = rsv->want > rsv->nr ? rsv->want - rsv->nr : 0;
+	n = min(n, VDISK_RESERVE_MAX - rsv->nr);
+	/* Only this worker appends, so head + nr stays put while map() takes. */
+	tail = rsv->head + rsv->nr;
+	spin_unlock_irq(&rsv->lock);
+	if (!n || !room_for(pool, n))
+		return;
+	for (i = 0; i < n; i++) {
+		r = vd_pool_alloc_data_block(pool->pmd, &b);
+		if (r == -ENOSPC)
+			break;
+		if (r) {
+			vdisk_pool_metadata_error(pool, "allocate reserve", r);
+			return;
+		}
+		if (vdisk_pool_passdown_busy(pool, b)) {
+			/* Its discard is in flight: not for a write from map(). */
+			r = vd_pool_release_unused_data_block(pool->pmd, b);
+			if (r) {
+				vdisk_pool_metadata_error(pool, "release reserve", r);
+				return;
+			}
+			continue;
+		}
+		rsv->ring[(tail + added) % VDISK_RESERVE_MAX] = b;
+		added++;
+	}
+	pool->dirty = true;
+	if (!added)
+		return;
+	pool->fast_blocks += added;
+	atomic_long_add(added, &pool->reserved_blocks);
+	spin_lock_irq(&rsv->lock);
+	rsv->nr += added;
+	rsv->open = !pool->fast_closed;
+	spin_unlock_irq(&rsv->lock);
+}
+
+void vdisk_reserve_refill(struct vdisk_pool *pool)
+{
+	struct vdisk *vd;
+
+	lockdep_assert_held_write(&pool->md_lock);
+	if (pool->fast_closed || pool->mode != VDISK_MODE_RW)
+		return;
+	list_for_each_entry(vd, &pool->vdisks, list) {
+		if (READ_ONCE(vd->rsv.refill_asked) && vd->rsv.ring)
+			refill_one(pool, vd);
+		if (pool->mode != VDISK_MODE_RW)
+			break;
+	}
+	vdisk_pool_check_low_water(pool);
+}
+
+static void set_open_all(struct vdisk_pool *pool, bool open)
+{
+	struct vdisk *vd;
+
+	down_read(&pool->md_lock);
+	list_for_each_entry(vd, &pool->vdisks, list) {
+		spin_lock_irq(&vd->rsv.lock);
+		vd->rsv.open = open && vd->rsv.nr;
+		spin_unlock_irq(&vd->rsv.lock);
+	}
+	up_read(&pool->md_lock);
+}
+
+void vdisk_reserve_close_all(struct vdisk_pool *pool)
+{
+	if (pool->fast_closed)
+		return;
+	WRITE_ONCE(pool->fast_closed, true);
+	set_open_all(pool, false);
+}
+
+void vdisk_reserve_open_all(struct vdisk_pool *pool)
+{
+	WRITE_ONCE(pool->fast_closed, false);
+	set_open_all(pool, true);
+	/* Refills asked for while closed were skipped: serve them now. */
+	WRITE_ONCE(pool->refill_wanted, true);
+	vdisk_pool_wake(pool);
+}
+
+/* Take @vd's unused blocks out of its ring: *first (ring index) and *n. */
+static void ring_take_all(struct vdisk *vd, unsigned int *first, unsigned int *n)
+{
+	struct vdisk_reserve *rsv = &vd->rsv;
+
+	spin_lock_irq(&rsv->lock);
+	*first = rsv->head;
+	*n = rsv->nr;
+	rsv->nr = 0;
+	rsv->open = false;
+	/* Most of it unused: the next refills start smaller. */
+	if (*n > rsv->want / 2)
+		rsv->want = max_t(unsigned int, VDISK_RESERVE_MIN, rsv->want / 2);
+	spin_unlock_irq(&rsv->lock);
+}
+
+int vdisk_reserve_release(struct vdisk_pool *pool, struct vdisk *vd)
+{
+	unsigned int first, n, i;
+	int r = 0;
+
+	lockdep_assert_held_write(&pool->md_lock);
+	if (!vd->rsv.ring || pool->mode >= VDISK_MODE_RO)
+		return 0;
+	ring_take_all(vd, &first, &n);
+	for (i = 0; i < n && !r; i++) {
+		vd_blk_t b = vd->rsv.ring[(first + i) % VDISK_RESERVE_MAX];
+
+		r = vd_pool_release_unused_data_block(pool->pmd, b);
+	}
+	if (r)
+		return vdisk_pool_metadata_error(pool, "release reserve", r);
+	if (n) {
+		pool->fast_blocks -= n;
+		atomic_long_sub(n, &pool->reserved_blocks);
+		pool->reserves_released = true;
+	}
+	return 0;
+}
+
+int vdisk_reserve_release_all(struct vdisk_pool *pool)
+{
+	struct vdisk *vd;
+	int r = 0;
+
+	list_for_each_entry(vd, &pool->vdisks, list) {
+		r = vdisk_reserve_release(pool, vd);
+		if (r)
+			break;
+	}
+	return r;
+}
+
+void vdisk_reserve_drop_all(struct vdisk_pool *pool)
+{
+	unsigned int first, n;
+	unsigned long flags;
+	struct vdisk *vd;
+
+	list_for_each_entry(vd, &pool->vdisks, list)
+		if (vd->rsv.ring)
+			ring_take_all(vd, &first, &n);
+	atomic_long_set(&pool->reserved_blocks, 0);
+	pool->fast_blocks = 0;
+	spin_lock_irqsave(&pool->lock, flags);
+	pool->fast_gen++;
+	spin_unlock_irqrestore(&pool->lock, flags);
+}
