@@ -55,8 +55,6 @@
 #define VDISK_CACHE_PENDING BIT(2)
 #define VDISK_CACHE_SHIFT 3
 #define VDISK_CACHE_MAX_ENTRIES 1048576UL	/* about 10 MiB of xarray */
-/* Entries visited between two releases of the xarray's lock when dropping. */
-#define VDISK_CACHE_DROP_BATCH 4096
 
 void vdisk_cache_init(struct vdisk *vd)
 {
@@ -70,30 +68,24 @@ static bool entry_pending(void *e)
 }
 
 /*
- * Remove every entry but the pending ones (all of them if @all), in
- * batches, with the lock dropped between them.
+ * Remove the entries of [first, last] that are not pending.  xa_for_each()
+ * may run while the array changes; each entry goes only if it is still the
+ * one seen (a completion may have published a pending entry over it).
  */
-static void cache_remove(struct vdisk *vd, unsigned long first, unsigned long last, bool all)
+static void cache_remove(struct vdisk *vd, unsigned long first, unsigned long last)
 {
-	XA_STATE(xas, &vd->cache, first);
-	unsigned long flags;
-	unsigned int n = 0;
+	unsigned long index, flags;
 	void *e;
 
-	xas_lock_irqsave(&xas, flags);
-	xas_for_each(&xas, e, last) {
-		if (!all && entry_pending(e))
+	xa_for_each_range(&vd->cache, index, e, first, last) {
+		if (entry_pending(e))
 			continue;
-		xas_store(&xas, NULL);
-		atomic_long_dec(&vd->cache_entries);
-		if (++n % VDISK_CACHE_DROP_BATCH)
-			continue;
-		xas_pause(&xas);
-		xas_unlock_irqrestore(&xas, flags);
+		xa_lock_irqsave(&vd->cache, flags);
+		if (__xa_cmpxchg(&vd->cache, index, e, NULL, 0) == e)
+			atomic_long_dec(&vd->cache_entries);
+		xa_unlock_irqrestore(&vd->cache, flags);
 		cond_resched();
-		xas_lock_irqsave(&xas, flags);
 	}
-	xas_unlock_irqrestore(&xas, flags);
 }
 
 /*
@@ -104,7 +96,7 @@ static void cache_remove(struct vdisk *vd, unsigned long first, unsigned long la
  */
 void vdisk_cache_drop(struct vdisk *vd)
 {
-	cache_remove(vd, 0, ULONG_MAX, false);
+	cache_remove(vd, 0, ULONG_MAX);
 	if (vd->pool)
 		WRITE_ONCE(vd->pool->cow_barrier, true);
 }
@@ -112,7 +104,8 @@ void vdisk_cache_drop(struct vdisk *vd)
 /* Forget everything, pending entries too: a rollback, or @vd goes away. */
 void vdisk_cache_drop_all(struct vdisk *vd)
 {
-	cache_remove(vd, 0, ULONG_MAX, true);
+	xa_destroy(&vd->cache);
+	atomic_long_set(&vd->cache_entries, 0);
 	if (vd->pool)
 		WRITE_ONCE(vd->pool->cow_barrier, true);
 }
@@ -256,5 +249,5 @@ void vdisk_cache_forget(struct vdisk *vd, u64 begin, u64 end)
 		return;
 	if (end - 1 > ULONG_MAX)
 		end = (u64)ULONG_MAX + 1;
-	cache_remove(vd, begin, end - 1, false);
+	cache_remove(vd, begin, end - 1);
 }
