@@ -47,6 +47,8 @@ seqwrite-64k         seq       bw:write   64K sequential write to a fresh volume
 seqread-64k          seq       bw:read    64K sequential read of written data
 randrw-70-30         mixed     iops:rw    4K 70/30 random read/write, libaio iodepth 16, 4 jobs, on written data (latency: reads)
 parallel-16          parallel  iops:write 16 fresh volumes written at once, 4K random write, one job each
+randwrite-qd32       depth     iops:write 4K random write to a fresh volume, libaio iodepth 32
+syncwrite-4k         depth     iops:write 4K random write to a fresh volume, fsync after every write (the database pattern)
 snap-create-small    snap      ms         snapshot (suspend, create_snap, resume) of a volume with B_SMALL mapped
 snap-create-big      snap      ms         snapshot of a volume with B_BIG mapped
 activate             snap      ms         pool and 2 volumes activated with B_BIG mapped
@@ -162,6 +164,15 @@ group_parallel() {
 	# Global options first: fio applies them to every job after them.
 	# shellcheck disable=SC2086
 	bench_fio parallel-16 --rw=randwrite --bs=4k $_args
+}
+
+group_depth() {
+	c_vol 1 "$(to_sectors "$B_RAND")" || return 1
+	bench_fio randwrite-qd32 --name=rwq --filename="$VOL" --rw=randwrite --bs=4k \
+		--iodepth=32 || return 1
+	c_vol 2 "$(to_sectors "$B_RAND")" || return 1
+	bench_fio syncwrite-4k --name=sync --filename="$VOL" --rw=randwrite --bs=4k \
+		--fsync=1 --time_based --runtime="$B_RT"
 }
 
 # time_ms CMD...: run CMD, print its wall time in ms (fails with CMD).
