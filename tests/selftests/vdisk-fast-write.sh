@@ -79,12 +79,17 @@ tap_check "pool's used blocks equal the mapped blocks" accounting_exact
 for w in 0 1 2 3; do
 	dd if=/dev/urandom of="$T/pat$w" bs=64k count=1 status=none
 done
-writer() {
-	_i=0
-	while [ $_i -lt 40 ]; do
-		dd if="$T/pat$1" of=$V2 bs=64k seek=100 count=1 oflag=direct status=none || return 1
-		_i=$((_i + 1))
+# repeat N CMD...: run CMD N times, stop at its first failure.
+repeat() {
+	_n=$1
+	shift
+	while [ "$_n" -gt 0 ]; do
+		"$@" || return 1
+		_n=$((_n - 1))
 	done
+}
+writer() {
+	repeat 40 dd if="$T/pat$1" of=$V2 bs=64k seek=100 count=1 oflag=direct status=none
 }
 ( writer 0 ) & p0=$!
 ( writer 1 ) & p1=$!
@@ -111,19 +116,9 @@ blocks_from_writers() {
 tap_check "every block of the region holds one writer's data" blocks_from_writers
 
 # Writes and discards of the same 2 MiB of vdisk 1 at once.
-discarder() {
-	_i=0
-	while [ $_i -lt 30 ]; do
-		blkdiscard -o $((20 * 1048576)) -l 2097152 $V1 || return 1
-		_i=$((_i + 1))
-	done
-}
+discarder() { repeat 30 blkdiscard -o $((20 * 1048576)) -l 2097152 $V1; }
 rewriter() {
-	_i=0
-	while [ $_i -lt 30 ]; do
-		dd if="$T/src" of=$V1 bs=256k seek=80 count=8 oflag=direct status=none || return 1
-		_i=$((_i + 1))
-	done
+	repeat 30 dd if="$T/src" of=$V1 bs=256k seek=80 count=8 oflag=direct status=none
 }
 ( discarder ) & pd=$!
 ( rewriter ) & pw=$!

@@ -138,17 +138,20 @@ int vdisk_fast_write_end_io(struct vdisk *vd, struct bio *bio, blk_status_t *err
 	struct vdisk_pool *pool = vd->pool;
 	struct vdisk_bio *vb = vdisk_bio_data(bio);
 	struct vdisk_fast_write *fw = vb->fast;
+	blk_status_t status = *error;
+	u64 id = vd->id, vblock = fw->vblock;
+	unsigned int nr = fw->nr;
 	unsigned long flags;
 	bool first, batch, held = false;
 
 	vb->fast = NULL;
-	fw->status = *error;
+	fw->status = status;
 	spin_lock_irqsave(&pool->lock, flags);
 	if (fw->gen != pool->fast_gen) {
 		/* A rollback dropped the transaction these blocks came from. */
 		fw->stale = true;
 		*error = BLK_STS_IOERR;
-	} else if (!fw->status && vdisk_cache_publish(vd, fw->vblock, fw->block, fw->nr)) {
+	} else if (!status && vdisk_cache_publish(vd, vblock, fw->block, nr)) {
 		fw->bio = bio;
 		held = true;
 	}
@@ -157,16 +160,23 @@ int vdisk_fast_write_end_io(struct vdisk *vd, struct bio *bio, blk_status_t *err
 		pool->fast_done_since = jiffies;
 	list_add_tail(&fw->list, &pool->fast_done);
 	batch = ++pool->nr_fast_done == VDISK_FAST_BATCH;
-	spin_unlock_irqrestore(&pool->lock, flags);
-	/* After the queueing: a commit waiting for this count finds it queued. */
+	/*
+	 * Ownership: once pool->lock is dropped, an inserter may splice fw,
+	 * free it and, for a held bio, complete the bio, after which the
+	 * vdisk (and with its last table the pool) may go away.  So all that
+	 * is left to do with fw, vd or pool happens before the unlock: the
+	 * in-flight count drops after the queueing (a commit waiting for it
+	 * finds the write queued) and the worker is woken.
+	 */
 	vdisk_reserve_write_done(vd);
 	if (batch || held)
 		vdisk_pool_wake(pool);
 	else if (first)
 		queue_delayed_work(pool->wq, &pool->insert_waker, VDISK_FAST_BATCH_DELAY);
-	if (fw->status)
+	spin_unlock_irqrestore(&pool->lock, flags);
+	if (status)
 		DMERR_LIMIT("vdisk %llu: data write of blocks %llu+%u failed (%d)",
-			    vd->id, fw->vblock, fw->nr, blk_status_to_errno(fw->status));
+			    id, vblock, nr, blk_status_to_errno(status));
 	return held ? DM_ENDIO_INCOMPLETE : DM_ENDIO_DONE;
 }
 

@@ -98,6 +98,7 @@ int vdisk_reserve_take(struct vdisk *vd, unsigned int max, vd_blk_t *block,
 	return 0;
 }
 
+/* A fast-path write completed and was queued (called under pool->lock). */
 void vdisk_reserve_write_done(struct vdisk *vd)
 {
 	struct vdisk_reserve *rsv = &vd->rsv;

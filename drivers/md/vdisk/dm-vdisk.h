@@ -23,7 +23,9 @@
  *                   fast-path writes (dm-vdisk-fast-write.c).
  *   vd->rsv.lock    spinlock (irq-safe): a vdisk's reserve of free blocks
  *                   and its in-flight write counts (dm-vdisk-reserve.c).
- *                   Never held with pool->lock.
+ *                   Taken inside pool->lock by a fast-path write's
+ *                   completion, alone everywhere else; pool->lock is
+ *                   never taken inside it.
  *   The mapping cache's xarray lock is irq-safe (entries are published from
  *   completions), taken inside pool->lock there, alone elsewhere.
  *   Whoever reads or changes mappings in the B+tree takes md_lock exclusive
