@@ -481,7 +481,7 @@ static int op_del_step(void)
 	if (!M.nr_pending)
 		return 0;
 	i = (unsigned int)rnd_below(M.nr_pending);
-	r = vd_btree_del_step(&INFO, M.pending[i], 1 + (unsigned int)rnd_below(8), &nr, &done);
+	r = vd_btree_del_step(&INFO, M.pending[i], 1 + (unsigned int)rnd_below(8), NULL, &nr, &done);
 	if (r)
 		FAIL("del_step: %d", r);
 	if (done)

@@ -45,6 +45,7 @@ static void info_init(struct vd_btree_info *info, struct pfx *f)
 	info->vt.size = sizeof(__le64);
 	info->vt.inc = c_inc;
 	info->vt.dec = c_dec;
+	info->vt.dec_many = NULL;
 	info->vt.equal = NULL;
 }
 
@@ -268,7 +269,7 @@ static int t_del_step(void)
 	CHECK_R(pfx_commit(&f));
 	while (!done) {
 		dec0 = CV.nr_dec;
-		CHECK_R(vd_btree_del_step(&info, root, 4, &root, &done));
+		CHECK_R(vd_btree_del_step(&info, root, 4, NULL, &root, &done));
 		if (CV.nr_dec - dec0 > max_dec)
 			max_dec = CV.nr_dec - dec0;
 		f.roots[0] = done ? (struct vd_ref) { 0, 0 } : root;

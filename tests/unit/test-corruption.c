@@ -256,7 +256,7 @@ static int stale_workload(struct pt_pool *p)
 		}
 		if (k % 4 == 3) {
 			if (k % 8 == 7)
-				CHECK_R(vd_pool_reclaim(p->pmd, 4, &more));
+				CHECK_R(vd_pool_reclaim(p->pmd, 4, NULL, &more));
 			CHECK_R(s_commit(p));
 		}
 	}

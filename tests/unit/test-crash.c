@@ -72,7 +72,7 @@ static void workload_step(struct vd_pool_metadata *pmd)
 			for (; b < e; b++)
 				cur.map[v][b] = 0;
 	} else if (op < 100) {
-		vd_pool_reclaim(pmd, 4, &more);
+		vd_pool_reclaim(pmd, 4, NULL, &more);
 	} else if (op >= 110) {
 		/*
 		 * The kernel's fast write path: a reserve allocated first,

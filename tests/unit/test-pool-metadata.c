@@ -119,7 +119,7 @@ static int t_snapshot_delete_reclaim(void)
 	CHECK_R(vd_pool_delete_vdisk(P.pmd, 2));
 	nr_freed = 0;
 	for (n = 0; more; n++) {
-		CHECK_R(vd_pool_reclaim(P.pmd, 4, &more));
+		CHECK_R(vd_pool_reclaim(P.pmd, 4, NULL, &more));
 		CHECK_R(vd_pool_commit(P.pmd));	/* commits between bounded steps */
 	}
 	CHECK_R(expect_clean());
@@ -665,7 +665,7 @@ static int t_count_sharing(void)
 	CHECK_R(expect_sharing(&q, 1, 100, 500));
 	CHECK_R(vd_pool_commit(q.pmd));
 	while (more) {
-		CHECK_R(vd_pool_reclaim(q.pmd, 2, &more));
+		CHECK_R(vd_pool_reclaim(q.pmd, 2, NULL, &more));
 		CHECK_R(vd_pool_count_sharing(q.pmd, 1, &ex, &sh));
 		CHECK(ex >= 100 && ex + sh == 600);		/* partial reclaim: in between */
 	}
@@ -817,7 +817,7 @@ static int t_next_free_id(void)
 	CHECK_R(vd_pool_next_free_id(q.pmd, &id));
 	CHECK(id == 8);
 	while (more)
-		CHECK_R(vd_pool_reclaim(q.pmd, 8, &more));
+		CHECK_R(vd_pool_reclaim(q.pmd, 8, NULL, &more));
 	CHECK_R(vd_pool_commit(q.pmd));
 	CHECK_R(pt_reopen(&q));
 	CHECK_R(vd_pool_create_vdisk(q.pmd, 3, 80));

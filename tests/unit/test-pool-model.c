@@ -375,7 +375,7 @@ static int step(unsigned long i)
 	} else if (op < 75) {			/* lookups */
 		CHECK_R(verify_vdisk(v));
 	} else if (op < 82) {			/* reclaim */
-		CHECK_R(vd_pool_reclaim(P.pmd, 1 + pt_below(&seed, 8), &more));
+		CHECK_R(vd_pool_reclaim(P.pmd, 1 + pt_below(&seed, 8), NULL, &more));
 	} else if (op < 90) {
 		CHECK_R(do_commit());
 	} else if (op < 92) {			/* abort */
@@ -470,7 +470,7 @@ int main(int argc, char **argv)
 			if (cur.exists[v])
 				ok = !vd_pool_delete_vdisk(P.pmd, v) && (cur.exists[v] = false, 1);
 		while (ok && more)
-			ok = !vd_pool_reclaim(P.pmd, 16, &more);
+			ok = !vd_pool_reclaim(P.pmd, 16, NULL, &more);
 		ok = ok && !do_commit();
 	}
 	tap_ok(ok, "%llu random steps match the model, %lu commits, %lu clean checks, %lu lookups, %lu censuses (%lu with shared blocks)",

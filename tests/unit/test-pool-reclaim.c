@@ -14,12 +14,18 @@
  * and drops nothing repeats forever after a commit, which is what a budget
  * of 1 did before the fix (a budget of 2 would on a four-level tree).
  *
+ * The same series run once more with a large budget (1024) and a yield test
+ * (struct vd_btree_yield) that says stop at every ask, as the kernel's does
+ * when bios wait: a step still makes progress before it stops, so the same
+ * bound holds.
+ *
  * After every series the pool is back to its starting free data count, its
  * metadata back to the start but for the details tree grown by the tombstones
  * of the deleted ids (a few blocks; the checker's leak check, clean, says no
  * block is lost), and nothing is pending.
  */
 #include "pool-test.h"
+#include "vd-btree.h"
 
 #define DBS		8		/* sectors per data block */
 #define NR_MAP		70000		/* > 168 * 253 / 2: three levels */
@@ -27,6 +33,18 @@
 
 static struct pt_pool P;
 static u64 next_id = 1;	/* deleted ids stay as tombstones: never reused */
+
+/* The yield test of the last series: always stop, and count the asks. */
+static u64 yield_asks;
+static bool always_stop(void *context)
+{
+	(void)context;
+	yield_asks++;
+	return true;
+}
+
+static const struct vd_btree_yield stop_at_once = { .should_stop = always_stop };
+static const struct vd_btree_yield *yield;	/* NULL: the budget alone */
 
 static int expect_clean(void)
 {
@@ -72,7 +90,7 @@ static int reclaim_all(unsigned int budget, u64 bound, u64 *steps)
 			       budget, (unsigned long long)n, (unsigned long long)bound);
 			return -1;
 		}
-		CHECK_R(vd_pool_reclaim(P.pmd, budget, &more));
+		CHECK_R(vd_pool_reclaim(P.pmd, budget, yield, &more));
 		CHECK_R(vd_pool_commit(P.pmd));
 	}
 	*steps = n;
@@ -200,7 +218,7 @@ int main(void)
 {
 	unsigned int budget;
 
-	tap_plan(13);
+	tap_plan(16);
 	tap_ok(!pt_create(&P, 16384, 400000, DBS), "format a pool of 16384 metadata blocks");
 	for (budget = 1; budget <= 4; budget++) {
 		tap_ok(!t_large(budget),
@@ -213,6 +231,16 @@ int main(void)
 		       "budget %u: member of a %u-deep snapshot chain, then the rest, finish",
 		       budget, CHAIN);
 	}
+	/* A budget too large to matter: the yield test ends every step. */
+	yield = &stop_at_once;
+	budget = 1024;
+	tap_ok(!t_large(budget) && yield_asks,
+	       "budget %u, yield at once: a %u-mapping vdisk is reclaimed in bounded steps",
+	       budget, NR_MAP);
+	tap_ok(!t_shared(budget), "budget %u, yield at once: origin and two snapshots finish",
+	       budget);
+	tap_ok(!t_chain(budget), "budget %u, yield at once: snapshot chain member, then the rest",
+	       budget);
 	pt_destroy(&P);
 	return tap_done();
 }

@@ -36,20 +36,27 @@
  * committed mapping never points at unwritten data.
  */
 #include "dm-vdisk.h"
+#include "persistent-data/vd-btree.h"
 
 #include <linux/blkdev.h>
 #include <linux/highmem.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/timekeeping.h>
 
 #define VDISK_DISCARD_STEP 1024	/* blocks unmapped per worker step */
 /* Metadata updates one discard step may need (a few leaves and a rebalance). */
 #define VDISK_DISCARD_METADATA 8
 /*
- * Metadata nodes per reclaim step.  Small: a deferred read waits for the
- * current step (Documentation/performance.md, cause 6).
+ * A reclaim step ends after VDISK_RECLAIM_SLICE_NS of work or as soon as
+ * bios wait for the worker (reclaim_should_stop()): a deferred read waits
+ * for at most about a millisecond of reclaim.  The budget only bounds the
+ * metadata one step may shadow; a pool short of metadata space takes
+ * steps of VDISK_RECLAIM_BUDGET_MIN nodes.
  */
-#define VDISK_RECLAIM_BUDGET 4
+#define VDISK_RECLAIM_BUDGET 256
+#define VDISK_RECLAIM_BUDGET_MIN 4
+#define VDISK_RECLAIM_SLICE_NS NSEC_PER_MSEC
 
 /* A change of one block's mapping: first write or copy-on-write. */
 struct vdisk_prov {
@@ -1219,8 +1226,29 @@ static void process_deferred(struct vdisk_pool *pool)
 	}
 }
 
+struct reclaim_yield {
+	struct vdisk_pool *pool;
+	u64 deadline;		/* ktime_get_ns() */
+};
+
+/* Asked by the B+tree delete step between node visits (vd_btree_yield). */
+static bool reclaim_should_stop(void *context)
+{
+	struct reclaim_yield *y = context;
+
+	/*
+	 * A racy peek at the queue is enough: a bio queued just after it
+	 * waits until the next ask, or at worst the end of the slice.
+	 */
+	return READ_ONCE(y->pool->deferred_bios.head) ||
+	       ktime_get_ns() >= y->deadline;
+}
+
 static void do_reclaim(struct vdisk_pool *pool)
 {
+	struct reclaim_yield y = { .pool = pool };
+	struct vd_btree_yield yield = { .should_stop = reclaim_should_stop, .context = &y };
+	unsigned int budget = VDISK_RECLAIM_BUDGET;
 	struct vd_pool_usage u;
 	bool more = false, finished = false;
 	u64 freed = 0;
@@ -1228,14 +1256,17 @@ static void do_reclaim(struct vdisk_pool *pool)
 
 	vdisk_md_lock(pool);
 	/* Reclaim frees metadata too: it may use the reserve, not more. */
-	if (pool->mode < VDISK_MODE_RO &&
-	    !vdisk_pool_metadata_room(pool, VDISK_RECLAIM_BUDGET, true)) {
-		up_write(&pool->md_lock);
-		return;	/* again after the next commit, or once space is added */
+	if (pool->mode < VDISK_MODE_RO && !vdisk_pool_metadata_room(pool, budget, true)) {
+		budget = VDISK_RECLAIM_BUDGET_MIN;
+		if (!vdisk_pool_metadata_room(pool, budget, true)) {
+			up_write(&pool->md_lock);
+			return;	/* again after the next commit, or once space is added */
+		}
 	}
 	if (pool->mode < VDISK_MODE_RO) {
 		freed = pool->data_blocks_freed;
-		r = vd_pool_reclaim(pool->pmd, VDISK_RECLAIM_BUDGET, &more);
+		y.deadline = ktime_get_ns() + VDISK_RECLAIM_SLICE_NS;
+		r = vd_pool_reclaim(pool->pmd, budget, &yield, &more);
 		if (r) {
 			vdisk_pool_metadata_error(pool, "reclaim", r);
 			more = false;

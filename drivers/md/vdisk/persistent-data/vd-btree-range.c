@@ -9,9 +9,10 @@
  * is released with one pass over its values and freed without a copy.  Only
  * partially covered nodes and unshared internal nodes are shadowed.
  *
- * The budget counts visited nodes; when it runs out the walk stops after
- * the current child, which always leaves a valid (smaller) tree: entries are
- * only ever removed, and key[i] stays a lower bound of child i.
+ * The budget counts visited nodes; when it runs out (or the caller's yield
+ * test says stop) the walk stops after the current child, which always
+ * leaves a valid (smaller) tree: entries are only ever removed, and key[i]
+ * stays a lower bound of child i.
  *
  * Liveness invariant: every step removes at least one entry or one
  * reference.  The budget is therefore only enforced once the step has made
@@ -29,6 +30,7 @@
 
 struct vd_budget {
 	unsigned int left;
+	const struct vd_btree_yield *yield;	/* NULL: the budget alone */
 	bool limited;
 	bool stopped;
 	bool progress;		/* an entry or a reference went: may stop now */
@@ -36,11 +38,16 @@ struct vd_budget {
 	u64 removed;
 };
 
+static bool yield_now(struct vd_budget *bg)
+{
+	return bg->progress && bg->yield && bg->yield->should_stop(bg->yield->context);
+}
+
 static bool budget_take(struct vd_budget *bg)
 {
 	if (!bg->limited)
 		return true;
-	if (!bg->left) {
+	if (!bg->left || yield_now(bg)) {
 		if (!bg->progress)
 			return true;	/* see the liveness invariant above */
 		bg->stopped = true;
@@ -60,7 +67,12 @@ static int range_leaf(struct vd_btree_info *info, struct vd_btree_node_header *n
 	i = (lb >= 0 && vd_node_key(n, lb) == begin) ? (u32)lb : (u32)(lb + 1);
 	for (j = i; j < nr && vd_node_key(n, j) <= last; j++)
 		;
-	for (k = i; k < j; k++) {
+	if (info->vt.dec_many && j > i) {
+		r = info->vt.dec_many(info->vt.context, vd_node_value(n, i), j - i);
+		if (r)
+			return r;
+	}
+	for (k = i; k < j && !info->vt.dec_many; k++) {
 		r = info->vt.dec ? info->vt.dec(info->vt.context, vd_node_value(n, k)) : 0;
 		if (r)
 			return r;
@@ -227,9 +239,9 @@ int vd_btree_remove_range(struct vd_btree_info *info, struct vd_ref root, u64 be
 }
 
 int vd_btree_del_step(struct vd_btree_info *info, struct vd_ref root, unsigned int budget,
-		      struct vd_ref *new_root, int *done)
+		      const struct vd_btree_yield *yield, struct vd_ref *new_root, int *done)
 {
-	struct vd_budget bg = { .left = max(budget, 1U), .limited = true };
+	struct vd_budget bg = { .left = max(budget, 1U), .yield = yield, .limited = true };
 	struct vd_block *blk;
 	u32 count;
 	bool empty;

@@ -42,6 +42,39 @@ static int mapping_dec(void *context, const void *value)
 	return r ? r : vd_sm_dec(context, b);
 }
 
+/* Blocks released per vd_sm_dec_blocks() call: a bounded stack array. */
+#define DEC_CHUNK 64
+
+int vd_btree_dec_mappings(struct vd_space_map *data_sm, const void *values, u32 nr,
+			  bool validate, void (*freed)(void *context, vd_blk_t b), void *context)
+{
+	const __le64 *v = values;
+	vd_blk_t blocks[DEC_CHUNK];
+	u32 i = 0, n;
+	int r;
+
+	while (i < nr) {
+		for (n = 0; n < DEC_CHUNK && i < nr; n++, i++) {
+			if (validate) {
+				r = mapping_block(&v[i], &blocks[n]);
+				if (r)
+					return r;
+			} else {
+				blocks[n] = VD_MAP_BLOCK(le64_to_cpu(v[i]));
+			}
+		}
+		r = vd_sm_dec_blocks(data_sm, blocks, n, freed, context);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static int mapping_dec_many(void *context, const void *values, u32 nr)
+{
+	return vd_btree_dec_mappings(context, values, nr, true, NULL, NULL);
+}
+
 static bool le64_equal(void *context, const void *a, const void *b)
 {
 	return !memcmp(a, b, sizeof(__le64));
@@ -49,10 +82,12 @@ static bool le64_equal(void *context, const void *a, const void *b)
 
 void vd_btree_vt_mappings(struct vd_btree_value_type *vt, struct vd_space_map *data_sm)
 {
+	memset(vt, 0, sizeof(*vt));
 	vt->context = data_sm;
 	vt->size = sizeof(__le64);
 	vt->inc = mapping_inc;
 	vt->dec = mapping_dec;
+	vt->dec_many = mapping_dec_many;
 	vt->equal = le64_equal;
 }
 
@@ -77,6 +112,7 @@ static bool ref_equal(void *context, const void *a, const void *b)
 
 void vd_btree_vt_subtrees(struct vd_btree_value_type *vt, struct vd_btree_info *sub)
 {
+	memset(vt, 0, sizeof(*vt));
 	vt->context = sub;
 	vt->size = sizeof(struct vd_block_ref);
 	vt->inc = subtree_inc;

@@ -129,6 +129,8 @@ int vd_btree_dec_entries(struct vd_btree_info *info, struct vd_btree_node_header
 	u32 i, nr = vd_node_nr(n);
 	int r;
 
+	if (vd_node_is_leaf(n) && info->vt.dec_many)
+		return nr ? info->vt.dec_many(info->vt.context, vd_node_value(n, 0), nr) : 0;
 	for (i = 0; i < nr; i++) {
 		if (vd_node_is_leaf(n))
 			r = info->vt.dec ? info->vt.dec(info->vt.context, vd_node_value(n, i)) : 0;

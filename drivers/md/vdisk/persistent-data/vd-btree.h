@@ -34,6 +34,11 @@ struct vd_btree_value_type {
 	u32 size;			/* bytes, <= VD_BTREE_MAX_VALUE_SIZE */
 	int (*inc)(void *context, const void *value);
 	int (*dec)(void *context, const void *value);
+	/*
+	 * Optional: dec() of @nr values stored one after another (a leaf's),
+	 * in one call, so the value type can batch its releases.
+	 */
+	int (*dec_many)(void *context, const void *values, u32 nr);
 	bool (*equal)(void *context, const void *value1, const void *value2);
 };
 
@@ -89,9 +94,19 @@ int vd_btree_del(struct vd_btree_info *info, struct vd_ref root);
  * runs out *done = 0 and *new_root is a valid, smaller tree to pass to the
  * next step (store it durably, e.g. in the pending-deletion tree, and commit
  * between steps).  *done = 1 means the reference is gone.
+ *
+ * @yield (may be NULL) ends a step early: asked before each node visit once
+ * the step made progress, true stops it as an exhausted budget does.  The
+ * kernel uses it to end a step after about a millisecond or as soon as bios
+ * wait for the worker, so the budget can be large when nothing else waits.
  */
+struct vd_btree_yield {
+	bool (*should_stop)(void *context);
+	void *context;
+};
+
 int vd_btree_del_step(struct vd_btree_info *info, struct vd_ref root, unsigned int budget,
-		      struct vd_ref *new_root, int *done);
+		      const struct vd_btree_yield *yield, struct vd_ref *new_root, int *done);
 
 /* Number of entries (walks the whole tree). */
 int vd_btree_count(struct vd_btree_info *info, struct vd_ref root, u64 *count);
@@ -153,6 +168,13 @@ void vd_btree_vt_sm_blocks(struct vd_btree_value_type *vt, struct vd_space_map *
  * packed block each hold their own reference.
  */
 void vd_btree_vt_mappings(struct vd_btree_value_type *vt, struct vd_space_map *data_sm);
+/*
+ * Release the data blocks of @nr consecutive __le64 mapping values through
+ * vd_sm_dec_blocks(); @validate refuses values vd_btree_vt_mappings() would
+ * refuse.  @freed as there.  For the dec_many of mapping value types.
+ */
+int vd_btree_dec_mappings(struct vd_space_map *data_sm, const void *values, u32 nr,
+			  bool validate, void (*freed)(void *context, vd_blk_t b), void *context);
 /*
  * struct vd_block_ref values that are roots of trees described by @sub (a
  * two-level tree): inc takes a reference on the subtree root, dec drops it

@@ -49,6 +49,15 @@ int vd_pmd_map_dec(void *context, const void *value)
 	return r;
 }
 
+static int map_dec_many(void *context, const void *values, u32 nr)
+{
+	struct vd_pool_metadata *pmd = context;
+
+	/* As vd_pmd_map_dec() on each, freed blocks reported the same way. */
+	return vd_btree_dec_mappings(pmd->dsm, values, nr, false, pmd->freed_fn,
+				     pmd->freed_context);
+}
+
 static int top_inc(void *context, const void *value)
 {
 	struct vd_pool_metadata *pmd = context;
@@ -70,6 +79,7 @@ static void setup_infos(struct vd_pool_metadata *pmd)
 	pmd->map_info.tm = pmd->tm;
 	pmd->map_info.vt = (struct vd_btree_value_type) {
 		.context = pmd, .size = sizeof(__le64), .inc = map_inc, .dec = vd_pmd_map_dec,
+		.dec_many = map_dec_many,
 	};
 	pmd->top_info.tm = pmd->tm;
 	pmd->top_info.vt = (struct vd_btree_value_type) {

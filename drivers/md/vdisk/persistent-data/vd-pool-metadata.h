@@ -94,10 +94,13 @@ int vd_pool_create_snaps(struct vd_pool_metadata *pmd,
 /* O(1): the tree moves to the pending-deletion tree; see vd_pool_reclaim(). */
 int vd_pool_delete_vdisk(struct vd_pool_metadata *pmd, u64 id);
 /*
- * Background deletion: visit at most about @budget nodes of pending trees.
+ * Background deletion: visit at most about @budget nodes of pending trees,
+ * fewer when @yield (may be NULL; see vd_btree_del_step()) says stop.
  * *more = true while deletions remain.  Commit between calls as usual.
  */
-int vd_pool_reclaim(struct vd_pool_metadata *pmd, unsigned int budget, bool *more);
+struct vd_btree_yield;	/* vd-btree.h */
+int vd_pool_reclaim(struct vd_pool_metadata *pmd, unsigned int budget,
+		    const struct vd_btree_yield *yield, bool *more);
 
 int vd_pool_get_transaction_id(struct vd_pool_metadata *pmd, u64 *id);
 /* -EINVAL (nothing changed) unless the current id equals @cur. */

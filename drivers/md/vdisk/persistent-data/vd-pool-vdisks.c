@@ -209,7 +209,8 @@ int vd_pool_delete_vdisk(struct vd_pool_metadata *pmd, u64 id)
 	return vd_pmd_fail(pmd, r, "delete", id);
 }
 
-int vd_pool_reclaim(struct vd_pool_metadata *pmd, unsigned int budget, bool *more)
+int vd_pool_reclaim(struct vd_pool_metadata *pmd, unsigned int budget,
+		    const struct vd_btree_yield *yield, bool *more)
 {
 	struct vd_ref root, new_root, proot;
 	struct vd_block_ref le;
@@ -234,7 +235,8 @@ int vd_pool_reclaim(struct vd_pool_metadata *pmd, unsigned int budget, bool *mor
 		vd_pmd_set_tree_root(pmd, VD_ROOT_PENDING_DELETE, proot);
 	}
 	/* del_step consumes the pending entry's reference on @root. */
-	r = vd_btree_del_step(&pmd->map_info, root, budget ? budget : 1, &new_root, &done);
+	r = vd_btree_del_step(&pmd->map_info, root, budget ? budget : 1, yield,
+			      &new_root, &done);
 	if (r)
 		return vd_pmd_fail(pmd, r, "reclaim", 0);
 	if (done) {

@@ -530,6 +530,106 @@ int vd_sm_dec(struct vd_space_map *sm, vd_blk_t b)
 	return r ? r : change(sm, VD_SM_OP_DEC, b, 0);
 }
 
+/* vd_sm_dec() of one block, then @freed if its count reached 0. */
+static int dec_one(struct vd_space_map *sm, vd_blk_t b, vd_sm_freed_fn freed, void *context)
+{
+	u32 count;
+	int r = vd_sm_dec(sm, b);
+
+	if (r || !freed)
+		return r;
+	r = vd_sm_get_count(sm, b, &count);
+	if (!r && !count)
+		freed(context, b);
+	return r;
+}
+
+/* The longest run vd_sm_dec_blocks() changes under one bitmap lock. */
+#define DEC_RUN_MAX 256
+
+/*
+ * Decrement the run of blocks at the start of @blocks that lie in the first
+ * one's bitmap, under one shadow of it; *done = how many were handled (at
+ * least one).  A count of 0 (an error) or an overflowed count ends the run
+ * and goes through apply(), which reports or handles it, so only plain
+ * in-bitmap counts are changed here, with apply()'s bookkeeping.
+ */
+static int dec_run(struct vd_space_map *sm, const vd_blk_t *blocks, unsigned int nr,
+		   unsigned int *done, vd_sm_freed_fn freed, void *context)
+{
+	u64 freed_mask[DEC_RUN_MAX / 64] = { 0 };
+	u64 idx = blocks[0] / E;
+	struct vd_sm_bitmap *bmp;
+	struct vd_sm_entry *e;
+	struct vd_block *blk;
+	unsigned int run, k;
+	int inc, r;
+
+	for (run = 1; run < nr && run < DEC_RUN_MAX && blocks[run] / E == idx; run++) {
+		r = check_block(sm, blocks[run]);
+		if (r)
+			break;	/* reported when the run gets there */
+	}
+	r = vd_tm_shadow_block(sm->tm, sm->cur[idx].bitmap, &vd_sm_bitmap_validator, &blk, &inc);
+	if (r)
+		return r;
+	e = &sm->cur[idx];	/* as in apply(): reload after the shadow */
+	e->bitmap = vd_tm_block_ref(sm->tm, blk);
+	bmp = vd_block_data(blk);
+	for (k = 0; k < run; k++) {
+		u32 off = blocks[k] % E;
+		u8 c = bmp->counts[off];
+
+		if (!c || c >= VD_SM_COUNT_OVERFLOW)
+			break;
+		bmp->counts[off] = c - 1;
+		if (c == 1) {
+			e->nr_free++;
+			sm->nr_allocated--;
+			sm->nr_freed_txn++;
+			e->first_free = min(e->first_free, off);
+			freed_mask[k / 64] |= 1ULL << (k % 64);
+		}
+	}
+	bmp->nr_free = cpu_to_le32(e->nr_free);
+	vd_tm_unlock(sm->tm, blk);
+	mark_dirty(sm, idx);
+	*done = k;
+	if (freed)
+		for (k = 0; k < *done; k++)
+			if (freed_mask[k / 64] & (1ULL << (k % 64)))
+				freed(context, blocks[k]);
+	if (*done)
+		return 0;
+	*done = 1;
+	return dec_one(sm, blocks[0], freed, context);
+}
+
+int vd_sm_dec_blocks(struct vd_space_map *sm, const vd_blk_t *blocks, unsigned int nr,
+		     vd_sm_freed_fn freed, void *context)
+{
+	unsigned int i = 0, done;
+	int r = 0;
+
+	while (i < nr && !r) {
+		r = check_block(sm, blocks[i]);
+		if (r)
+			break;
+		/*
+		 * The metadata space map's shadows allocate from itself (see
+		 * "Recursion" above): it keeps the queued path, block by block.
+		 */
+		if (sm->is_metadata || sm->depth || sm->bootstrap) {
+			r = dec_one(sm, blocks[i], freed, context);
+			done = 1;
+		} else {
+			r = dec_run(sm, blocks + i, nr - i, &done, freed, context);
+		}
+		i += done;
+	}
+	return r;
+}
+
 int vd_sm_set_count(struct vd_space_map *sm, vd_blk_t b, u32 count)
 {
 	int r = check_block(sm, b);

@@ -46,6 +46,18 @@ int vd_sm_new_block(struct vd_space_map *sm, vd_blk_t *b);
 int vd_sm_inc(struct vd_space_map *sm, vd_blk_t b);
 /* Count must be > 0; reaching 0 frees the block (reusable after commit). */
 int vd_sm_dec(struct vd_space_map *sm, vd_blk_t b);
+/*
+ * Drop one reference of each of @nr blocks (a block may appear more than
+ * once): the same result as vd_sm_dec() on each in turn, but consecutive
+ * entries that fall in one refcount bitmap share one shadow and one lock of
+ * it, so releasing a leaf of mostly neighbouring blocks costs a few bitmap
+ * visits instead of three block locks per block.  @freed (may be NULL) is
+ * called, with nothing locked, for every block whose count reached 0.  On
+ * an error the blocks before the failing one have been released.
+ */
+typedef void (*vd_sm_freed_fn)(void *context, vd_blk_t b);
+int vd_sm_dec_blocks(struct vd_space_map *sm, const vd_blk_t *blocks, unsigned int nr,
+		     vd_sm_freed_fn freed, void *context);
 /* Adjust counts of [b, e) by one; for bulk operations. */
 int vd_sm_inc_range(struct vd_space_map *sm, vd_blk_t b, vd_blk_t e);
 int vd_sm_dec_range(struct vd_space_map *sm, vd_blk_t b, vd_blk_t e);
