@@ -5,6 +5,8 @@
 # covering whole blocks takes new blocks from its vdisk's reserve in map()
 # and completes before its mapping is in the B+tree.  Checked by content:
 #   - large writes go down as runs, and read back (fast_writes counts them);
+#   - sync writes (a write, then a flush) take the fast path: the reserves
+#     given back by each commit are refilled right after it;
 #   - read-after-write before the batched insert: fio writes and reads each
 #     block back at once (verify_backlog=1), with many jobs, iodepth 32 and
 #     mixed sizes, including writes of 512-byte multiples at 512-byte
@@ -26,7 +28,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 
-tap_plan 20
+tap_plan 23
 
 modprobe dm-vdisk || tap_diag "modprobe dm-vdisk failed"
 at_exit modprobe -r dm-vdisk
@@ -62,6 +64,30 @@ tap_check "1 MiB writes of 8 MiB" dd if="$T/src" of=$V1 bs=1M oflag=direct statu
 fast_some() { [ "$(vdisk_field f1 fast_writes)" -gt 0 ] || { dmsetup status f1; return 1; }; }
 tap_check "they took the fast path" fast_some
 tap_check "and read back" cmp -n 8388608 "$T/src" $V1
+
+# Sync writes, a 4 KiB write then a flush, 32 times (fsync=1 in fio, a
+# database's log): every flush commits, and the commit gives the reserves
+# back; a vdisk that was writing gets its reserve back right after the
+# commit, so its next write takes the fast path too.  A write that arrives
+# while the reserves are still closed for the commit goes through the
+# worker: at least half must be fast (before the refill after the commit,
+# none after the first was).
+sync_writes() {
+	_i=0
+	while [ $_i -lt 32 ]; do
+		dd if="$T/src" of=$V1 bs=4k count=1 skip=$_i seek=$((7680 + _i)) \
+			oflag=direct conv=fsync,notrunc status=none || return 1
+		_i=$((_i + 1))
+	done
+}
+fast0=$(vdisk_field f1 fast_writes)
+tap_check "32 sync writes (write, flush) complete" sync_writes
+fast_sync() {
+	_n=$(( $(vdisk_field f1 fast_writes) - fast0 ))
+	[ "$_n" -ge 16 ] || { echo "only $_n of 32 sync writes were fast"; return 1; }
+}
+tap_check "most of them took the fast path" fast_sync
+tap_check "and read back" cmp -n 131072 "$T/src" $V1 0 $((7680 * 4096))
 
 tap_check "read-after-write: fio verify_backlog=1, 4 jobs, iodepth 32, 4k-1m" \
 	fio_verify $V1 --offset=8M --ioengine=libaio --iodepth=32 \

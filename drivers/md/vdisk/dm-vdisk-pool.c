@@ -599,6 +599,7 @@ int vdisk_pool_commit(struct vdisk_pool *pool)
 	pool->reserves_released = false;
 	pool->last_commit = jiffies;
 	pd = vdisk_passdown_prepare(pool);
+	vdisk_reserve_refill_after_commit(pool);
 	up_write(&pool->md_lock);
 	if (pd)
 		vdisk_passdown_issue(pool, pd);

@@ -76,6 +76,7 @@ int vdisk_reserve_take(struct vdisk *vd, unsigned int max, vd_blk_t *block,
 			;
 		rsv->head = (rsv->head + n) % VDISK_RESERVE_MAX;
 		rsv->nr -= n;
+		rsv->taken += n;
 		rsv->inflight++;
 		atomic_inc(&pool->fast_inflight);
 		atomic_long_sub(n, &pool->reserved_blocks);
@@ -240,6 +241,31 @@ void vdisk_reserve_refill(struct vdisk_pool *pool)
 	vdisk_pool_check_low_water(pool);
 }
 
+/*
+ * A commit gave every reserve back (vdisk_reserve_release_all()); the
+ * vdisks that were writing get theirs back at once, in the new transaction,
+ * so that their next write after a flush, the common case of a sync-write
+ * workload, takes the fast path instead of waiting for a refill.  Called
+ * after the commit published its freed blocks for discard, so that none of
+ * those is taken (refill_one() skips them).  A reserve that was not used
+ * since the last give-back stays empty: an idle pool settles clean after one
+ * more commit.
+ */
+void vdisk_reserve_refill_after_commit(struct vdisk_pool *pool)
+{
+	struct vdisk *vd;
+
+	lockdep_assert_held_write(&pool->md_lock);
+	list_for_each_entry(vd, &pool->vdisks, list) {
+		if (pool->mode != VDISK_MODE_RW)
+			break;
+		if (!vd->rsv.ring || !vd->rsv.refill_after_commit)
+			continue;
+		vd->rsv.refill_after_commit = false;
+		refill_one(pool, vd);
+	}
+}
+
 static void set_open_all(struct vdisk_pool *pool, bool open)
 {
 	struct vdisk *vd;
@@ -280,6 +306,8 @@ static void ring_take_all(struct vdisk *vd, unsigned int *first, unsigned int *n
 	*n = rsv->nr;
 	rsv->nr = 0;
 	rsv->open = false;
+	rsv->refill_after_commit = rsv->taken > 0;
+	rsv->taken = 0;
 	/* Most of it unused: the next refills start smaller. */
 	if (*n > rsv->want / 2)
 		rsv->want = max_t(unsigned int, VDISK_RESERVE_MIN, rsv->want / 2);

@@ -122,6 +122,8 @@ struct vdisk_reserve {
 	unsigned int inflight;		/* fast-path writes not completed yet */
 	unsigned int slow_writes;	/* writes handed to the worker, not completed */
 	bool slow_waiting;		/* a slow write waits for inflight == 0 */
+	unsigned int taken;		/* blocks map() took since the last give-back */
+	bool refill_after_commit;	/* was in use when given back (worker) */
 };
 
 struct vdisk_pool {
@@ -440,6 +442,8 @@ void vdisk_reserve_slow_done(struct vdisk *vd, struct bio *bio);
 bool vdisk_reserve_slow_may_start(struct vdisk *vd);
 /* Worker, md_lock held exclusive: top up the reserves that asked for it. */
 void vdisk_reserve_refill(struct vdisk_pool *pool);
+/* Commit, md_lock held exclusive, right after it: refill the ones in use. */
+void vdisk_reserve_refill_after_commit(struct vdisk_pool *pool);
 /* Worker: close every reserve (a commit is wanted) / open them after it. */
 void vdisk_reserve_close_all(struct vdisk_pool *pool);
 void vdisk_reserve_open_all(struct vdisk_pool *pool);
