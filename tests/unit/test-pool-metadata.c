@@ -35,6 +35,58 @@ static int t_format_open(void)
 	return expect_clean();
 }
 
+/*
+ * A format cut off by a failing flush before its first commit leaves wiped
+ * slots: recognised as an interrupted format (the pool formats again),
+ * unlike a zeroed device, a formatted pool or a foreign one.
+ */
+static int t_format_interrupted(void)
+{
+	struct vd_pool_format_params fp = { .data_block_size = 8, .nr_data_blocks = 1000 };
+	struct vd_block_manager *bm;
+	struct vd_dev *dev;
+	char junk[VD_METADATA_BLOCK_SIZE];
+	int n, cut = 0;
+
+	for (n = 1; n <= 6 && !cut; n++) {
+		dev = vd_dev_create_mem(256, NULL);
+		CHECK(dev);
+		bm = vd_bm_user_create(dev, 64);
+		CHECK(bm);
+		CHECK(!vd_pool_format_interrupted(bm));		/* zeroed */
+		vd_dev_fail_after(dev, 0, n);
+		if (vd_pool_format(bm, &fp)) {
+			vd_bm_destroy(bm);
+			vd_dev_fail_after(dev, 0, 0);
+			bm = vd_bm_user_create(dev, 64);
+			CHECK(bm);
+			if (!vd_pool_has_superblock(bm)) {
+				CHECK(vd_pool_format_interrupted(bm));
+				cut = n;
+				CHECK_R(vd_pool_format(bm, &fp));
+			}
+		}
+		vd_dev_fail_after(dev, 0, 0);
+		CHECK(vd_pool_has_superblock(bm) || !cut);
+		CHECK(!vd_pool_format_interrupted(bm));		/* formatted (or not cut) */
+		vd_bm_destroy(bm);
+		vd_dev_close(dev);
+	}
+	CHECK(cut);
+	/* Foreign data in the slots is not an interrupted format. */
+	memset(junk, 0x5a, sizeof(junk));
+	dev = vd_dev_create_mem(256, NULL);
+	CHECK(dev);
+	CHECK_R(vd_dev_write(dev, 0, junk));
+	CHECK_R(vd_dev_write(dev, 1, junk));
+	bm = vd_bm_user_create(dev, 64);
+	CHECK(bm);
+	CHECK(!vd_pool_format_interrupted(bm));
+	vd_bm_destroy(bm);
+	vd_dev_close(dev);
+	return 0;
+}
+
 static int t_vdisk_and_mappings(void)
 {
 	struct vd_pool_vdisk_info i;
@@ -899,8 +951,10 @@ int main(int argc, char **argv)
 	if (argc > 1)
 		nr_fill = strtoull(argv[1], NULL, 0);
 	kshim_verbose = -1;	/* refused operations log errors on purpose */
-	tap_plan(19);
+	tap_plan(20);
 	tap_ok(!t_format_open(), "format: empty pool, usage numbers, checks clean");
+	tap_ok(!t_format_interrupted(),
+	       "format cut before its first commit: recognised as interrupted, formats again");
 	tap_ok(!t_vdisk_and_mappings(), "create vdisk, insert/overwrite/lookup/remove, errors");
 	tap_ok(!t_snapshot_delete_reclaim(),
 	       "snapshot shares blocks, discard frees only unshared, delete O(1) + bounded reclaim");

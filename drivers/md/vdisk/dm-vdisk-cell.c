@@ -74,6 +74,12 @@ int vdisk_cell_lock(struct vdisk_pool *pool, struct vdisk *vd, u64 vblock, struc
 	return 0;
 }
 
+/* Is a change of this block's mapping in progress? */
+bool vdisk_cell_held(struct vdisk_pool *pool, struct vdisk *vd, u64 vblock)
+{
+	return cell_find(cell_bucket(&pool->cells, vd, vblock), vd, vblock);
+}
+
 void vdisk_cell_unlock(struct vdisk_pool *pool, struct vdisk *vd, u64 vblock)
 {
 	struct hlist_head *b = cell_bucket(&pool->cells, vd, vblock);

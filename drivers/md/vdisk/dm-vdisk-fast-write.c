@@ -13,8 +13,9 @@
  *   insert       the worker, or anyone taking md_lock through
  *                vdisk_md_lock(), inserts every queued write in one pass
  *                under one md_lock hold, sorted by vdisk and block so
- *                neighbouring keys share leaf shadows, and settles the
- *                cache entries.
+ *                neighbouring keys share leaf shadows (in completion order
+ *                for a vdisk whose runs overlap: order_inserts()), and
+ *                settles the cache entries.
  *
  * Why this is safe:
  *  - Crash: a write is acknowledged before its mapping is in the B+tree,
@@ -50,6 +51,7 @@ struct vdisk_fast_write {
 	vd_blk_t block;
 	unsigned int nr;
 	unsigned int gen;		/* pool->fast_gen when the blocks were taken */
+	unsigned int seq;		/* completion order within one insert pass */
 	blk_status_t status;
 	bool stale;			/* a rollback freed its blocks */
 	struct bio *bio;		/* completes only after the insert (no cache memory) */
@@ -97,7 +99,7 @@ void vdisk_fast_write_exit(void)
 	kmem_cache_destroy(vdisk_fast_write_cache);
 }
 
-int vdisk_fast_write_map(struct vdisk *vd, struct bio *bio)
+static int fast_write_map(struct vdisk *vd, struct bio *bio, bool from_worker)
 {
 	struct vdisk_pool *pool = vd->pool;
 	struct vdisk_bio *vb = vdisk_bio_data(bio);
@@ -112,7 +114,7 @@ int vdisk_fast_write_map(struct vdisk *vd, struct bio *bio)
 	fw = kmem_cache_alloc(vdisk_fast_write_cache, GFP_NOWAIT | __GFP_NOWARN);
 	if (!fw)
 		return -EAGAIN;
-	if (vdisk_reserve_take(vd, max, &block, &nr, &gen)) {
+	if (vdisk_reserve_take(vd, max, from_worker, &block, &nr, &gen)) {
 		kmem_cache_free(vdisk_fast_write_cache, fw);
 		return -EAGAIN;
 	}
@@ -180,15 +182,105 @@ int vdisk_fast_write_end_io(struct vdisk *vd, struct bio *bio, blk_status_t *err
 	return held ? DM_ENDIO_INCOMPLETE : DM_ENDIO_DONE;
 }
 
-static int fw_cmp(void *priv, const struct list_head *a, const struct list_head *b)
+int vdisk_fast_write_map(struct vdisk *vd, struct bio *bio)
+{
+	return fast_write_map(vd, bio, false);
+}
+
+/*
+ * A whole-block write that map() handed to the worker because another write
+ * of its vdisk was there (or the reserve was empty) goes down the fast path
+ * from the worker if it can.  Without this, a vdisk written by many
+ * threads at once never got back to the fast path: as long as any of its
+ * writes was in the worker, map() sent every new one there too.
+ *
+ * Safe because: no cell holds its block, so no change of that block's
+ * mapping is in progress (a read-modify-write or copy-on-write started
+ * later waits for the fast-path writes in flight: slow_may_start());
+ * and no slow write waits for the fast-path writes to drain (the reserve
+ * refuses then), so none starves.  The bio was trimmed to one block by
+ * map(); it stops counting as a slow write.
+ */
+bool vdisk_fast_write_from_worker(struct vdisk_pool *pool, struct bio *bio)
+{
+	struct vdisk_bio *vb = vdisk_bio_data(bio);
+	struct vdisk *vd = vb->vd;
+
+	if (bio_op(bio) != REQ_OP_WRITE || (bio->bi_opf & (REQ_FUA | REQ_PREFLUSH)) ||
+	    !vb->slow_counted || bio_sectors(bio) != pool->block_sectors ||
+	    (vb->vsector & (pool->block_sectors - 1)) || !READ_ONCE(vd->rsv.nr) ||
+	    vdisk_cell_held(pool, vd, vb->vblock))
+		return false;
+	vdisk_reserve_slow_done(vd, bio);
+	if (fast_write_map(vd, bio, true) != DM_MAPIO_REMAPPED) {
+		vdisk_reserve_slow_start(vd, bio);
+		return false;
+	}
+	dm_submit_bio_remap(bio, NULL);
+	return true;
+}
+
+static int fw_cmp_block(void *priv, const struct list_head *a, const struct list_head *b)
 {
 	const struct vdisk_fast_write *x = list_entry(a, struct vdisk_fast_write, list);
 	const struct vdisk_fast_write *y = list_entry(b, struct vdisk_fast_write, list);
 
 	if (x->vd != y->vd)
 		return x->vd < y->vd ? -1 : 1;
-	/* list_sort() is stable: writes of one block stay in completion order. */
-	return x->vblock < y->vblock ? -1 : x->vblock > y->vblock;
+	if (x->vblock != y->vblock)
+		return x->vblock < y->vblock ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int fw_cmp_seq(void *priv, const struct list_head *a, const struct list_head *b)
+{
+	const struct vdisk_fast_write *x = list_entry(a, struct vdisk_fast_write, list);
+	const struct vdisk_fast_write *y = list_entry(b, struct vdisk_fast_write, list);
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/*
+ * The order of one pass's inserts (list: completion order on entry).
+ * Sorted by vdisk and first block, neighbouring keys share leaf shadows.
+ * But writes whose runs overlap must be inserted in the order they
+ * completed, so that the later one's blocks are mapped in the end: sorted
+ * by first block alone, blocks 104..111 written first would be inserted
+ * after blocks 100..107 written later and map the older data (the in-flight
+ * crash test caught this).  So the writes of a vdisk whose runs overlap in
+ * this pass keep their completion order.
+ */
+static void order_inserts(struct list_head *list)
+{
+	struct vdisk_fast_write *fw;
+	unsigned int seq = 0;
+	LIST_HEAD(sorted);
+
+	list_for_each_entry(fw, list, list)
+		fw->seq = seq++;
+	list_sort(NULL, list, fw_cmp_block);
+	while (!list_empty(list)) {
+		struct vdisk_fast_write *first =
+			list_first_entry(list, struct vdisk_fast_write, list);
+		u64 end = first->vblock + first->nr;
+		struct list_head *next = first->list.next;
+		bool overlap = false;
+		LIST_HEAD(group);
+
+		/* The group: first and the writes of its vdisk after it. */
+		for (; next != list; next = next->next) {
+			fw = list_entry(next, struct vdisk_fast_write, list);
+			if (fw->vd != first->vd)
+				break;
+			overlap |= fw->vblock < end;
+			end = max(end, fw->vblock + fw->nr);
+		}
+		list_cut_before(&group, list, next);
+		if (overlap)
+			list_sort(NULL, &group, fw_cmp_seq);
+		list_splice_tail(&group, &sorted);
+	}
+	list_splice(&sorted, list);
 }
 
 /* Insert one completed write (md_lock held exclusive).  0 or an error. */
@@ -235,7 +327,7 @@ void vdisk_fast_write_insert_all(struct vdisk_pool *pool)
 	spin_unlock_irqrestore(&pool->lock, flags);
 	if (list_empty(&list))
 		return;
-	list_sort(NULL, &list, fw_cmp);
+	order_inserts(&list);
 	noio = memalloc_noio_save();
 	list_for_each_entry_safe(fw, tmp, &list, list) {
 		list_del(&fw->list);

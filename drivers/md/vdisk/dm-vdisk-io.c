@@ -936,6 +936,8 @@ static void process_write(struct vdisk_pool *pool, struct bio *bio)
 		return;
 	}
 	if (!vb->holds_cell) {
+		if (!wz && vdisk_fast_write_from_worker(pool, bio))
+			return;
 		/* After the vdisk's fast-path writes: see dm-vdisk-reserve.c. */
 		if (!vdisk_reserve_slow_may_start(vd)) {
 			bio_list_add(&pool->fast_held, bio);

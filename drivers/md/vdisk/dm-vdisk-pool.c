@@ -850,6 +850,11 @@ static int vdisk_pool_open_metadata(struct vdisk_pool *pool, struct vdisk_pool_c
 		*error = "Cannot create the metadata block manager";
 		return r;
 	}
+	if (!zeroed && vd_pool_format_interrupted(pool->bm)) {
+		DMINFO("%s: format interrupted before its first commit, formatting again",
+		       pc->metadata_dev->name);
+		zeroed = true;
+	}
 	if (zeroed) {
 		struct vd_pool_format_params p = {
 			.data_block_size = pool->block_sectors,

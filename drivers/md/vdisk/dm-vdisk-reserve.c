@@ -59,7 +59,13 @@ static vd_blk_t ring_at(struct vdisk_reserve *rsv, unsigned int i)
 	return rsv->ring[(rsv->head + i) % VDISK_RESERVE_MAX];
 }
 
-int vdisk_reserve_take(struct vdisk *vd, unsigned int max, vd_blk_t *block,
+/*
+ * map() takes nothing while a write of the vdisk is in the worker (see
+ * above).  The worker itself may take blocks for such a write while other
+ * writes of the vdisk are in it (vdisk_fast_write_from_worker()), just not
+ * while one waits for the fast-path writes to drain, which would starve it.
+ */
+int vdisk_reserve_take(struct vdisk *vd, unsigned int max, bool from_worker, vd_blk_t *block,
 		       unsigned int *nr, unsigned int *gen)
 {
 	struct vdisk_reserve *rsv = &vd->rsv;
@@ -70,7 +76,7 @@ int vdisk_reserve_take(struct vdisk *vd, unsigned int max, vd_blk_t *block,
 	vd_blk_t b = 0;
 
 	spin_lock_irqsave(&rsv->lock, flags);
-	if (rsv->open && !rsv->slow_writes && rsv->nr) {
+	if (rsv->open && rsv->nr && (from_worker ? !rsv->slow_waiting : !rsv->slow_writes)) {
 		b = ring_at(rsv, 0);
 		for (n = 1; n < max && n < rsv->nr && ring_at(rsv, n) == b + n; n++)
 			;
@@ -83,7 +89,7 @@ int vdisk_reserve_take(struct vdisk *vd, unsigned int max, vd_blk_t *block,
 		/* Under the lock: see vdisk_reserve_drop_all(). */
 		*gen = READ_ONCE(pool->fast_gen);
 	}
-	if (rsv->nr < rsv->want / 2 && !rsv->refill_asked && !rsv->slow_writes) {
+	if (rsv->nr < rsv->want / 2 && !rsv->refill_asked && (from_worker || !rsv->slow_writes)) {
 		rsv->refill_asked = true;
 		wake = true;
 	}

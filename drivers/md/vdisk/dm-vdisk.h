@@ -413,6 +413,7 @@ void vdisk_cells_init(struct vdisk_cell_table *t);
 int vdisk_cell_lock(struct vdisk_pool *pool, struct vdisk *vd, u64 vblock, struct bio *bio);
 /* Release the cell; the waiting bios are deferred to the worker again. */
 void vdisk_cell_unlock(struct vdisk_pool *pool, struct vdisk *vd, u64 vblock);
+bool vdisk_cell_held(struct vdisk_pool *pool, struct vdisk *vd, u64 vblock);
 
 /* dm-vdisk-mapcache.c */
 void vdisk_cache_init(struct vdisk *vd);
@@ -430,8 +431,11 @@ void vdisk_cache_forget(struct vdisk *vd, u64 begin, u64 end);
 /* dm-vdisk-reserve.c: per-vdisk reserves of free blocks for map(). */
 int vdisk_reserve_init(struct vdisk *vd);
 void vdisk_reserve_free(struct vdisk *vd);
-/* map(): a run of up to @max contiguous blocks, counted in flight; -EAGAIN if none. */
-int vdisk_reserve_take(struct vdisk *vd, unsigned int max, vd_blk_t *block,
+/*
+ * map() (@from_worker false) or the worker: a run of up to @max contiguous
+ * blocks, counted in flight; -EAGAIN if none.
+ */
+int vdisk_reserve_take(struct vdisk *vd, unsigned int max, bool from_worker, vd_blk_t *block,
 		       unsigned int *nr, unsigned int *gen);
 /* Completion of a fast-path write (after it was queued for its insert). */
 void vdisk_reserve_write_done(struct vdisk *vd);
@@ -460,6 +464,8 @@ int vdisk_fast_write_init(void);
 void vdisk_fast_write_exit(void);
 /* map(): DM_MAPIO_REMAPPED, or -EAGAIN: take the worker's path. */
 int vdisk_fast_write_map(struct vdisk *vd, struct bio *bio);
+/* Worker: send a deferred whole-block write down the fast path; true if it did. */
+bool vdisk_fast_write_from_worker(struct vdisk_pool *pool, struct bio *bio);
 int vdisk_fast_write_end_io(struct vdisk *vd, struct bio *bio, blk_status_t *error);
 void vdisk_fast_write_insert_waker(struct work_struct *ws);
 bool vdisk_fast_write_inserts_due(struct vdisk_pool *pool);

@@ -164,6 +164,23 @@ bool vd_pool_has_superblock(struct vd_block_manager *bm)
 	return found;
 }
 
+bool vd_pool_format_interrupted(struct vd_block_manager *bm)
+{
+	struct vd_block *b;
+	unsigned int s;
+	bool wiped = false;
+
+	if (vd_pool_has_superblock(bm))
+		return false;
+	for (s = 0; s < VD_SUPERBLOCK_NR_SLOTS && !wiped; s++) {
+		if (vd_bm_read_lock(bm, s, &vd_wipe_validator, &b))
+			continue;
+		wiped = true;
+		vd_bm_unlock(b);
+	}
+	return wiped;
+}
+
 int vd_pool_check_features(const struct vd_superblock *sb, bool *read_only)
 {
 	u64 f;

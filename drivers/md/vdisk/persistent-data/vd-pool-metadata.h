@@ -51,6 +51,12 @@ int vd_pool_format(struct vd_block_manager *bm, const struct vd_pool_format_para
 
 /* True if block 0 or 1 holds a superblock with our magic and checksum. */
 bool vd_pool_has_superblock(struct vd_block_manager *bm);
+/*
+ * No valid superblock, and a slot still holds the marker vd_pool_format()
+ * writes before its first commit: a format was interrupted, no pool was
+ * ever opened from this device, and formatting it again loses nothing.
+ */
+bool vd_pool_format_interrupted(struct vd_block_manager *bm);
 
 /*
  * Read the current superblock: the valid slot with the highest commit_seq.
