@@ -3,7 +3,7 @@
  * vdisk-log-replay: read a dm-log-writes log and replay it onto a device.
  *
  *   vdisk-log-replay --log <logdev> [--replay <dev>] [--list] [--fua-points]
- *                    [--to-mark NAME | --to-entry N]
+ *                    [--to-mark NAME | --to-entry N | --stepwise]
  *
  * Log format (drivers/md/dm-log-writes.c): block 0 of the log holds the
  * super (magic, version, nr_entries, sectorsize, little endian).  Then, for
@@ -22,6 +22,11 @@
  *   <index> <sector> <bytes> <flags> [<mark name>]
  * with the sector in 512-byte units and flags such as FLUSH|FUA, "-" if none.
  * --fua-points prints the index of every entry that carries FLUSH or FUA.
+ * --stepwise replays in steps, for a test that checks many crash points in
+ * one pass over the log: it reads entry indexes from stdin, one per line and
+ * ascending; for each it replays up to and including that entry (continuing
+ * from the previous one), syncs the replay device and prints the index on
+ * stdout (flushed), then reads the next.  It ends at EOF.
  * Exit status: 0 ok, 1 bad log or I/O error, 2 usage.
  */
 #define _GNU_SOURCE
@@ -242,14 +247,55 @@ static int replay_entry(int fd, uint64_t data_pos)
 	return 0;
 }
 
+/* Replays the current entry (read by read_entry(), which advanced *pos past
+ * its data). */
+static int replay_current(int fd, uint64_t pos)
+{
+	if (ent.flags & F_MARK)
+		return 0;
+	if (ent.flags & F_DISCARD)
+		return replay_entry(fd, 0);
+	return replay_entry(fd, pos - ent.nr * ss);
+}
+
+/* --stepwise: the log was validated by pass 1. */
+static int replay_stepwise(int fd, uint64_t dev_bytes)
+{
+	uint64_t next = 0, pos = ss, target;
+	char line[64], *end;
+
+	while (fgets(line, sizeof(line), stdin)) {
+		errno = 0;
+		target = strtoull(line, &end, 10);
+		if (errno || end == line || (*end && *end != '\n') || line[0] == '-' ||
+		    target >= nr_entries || target + 1 < next) {
+			fail("--stepwise: bad or out-of-order entry index '%.20s'", line);
+			return 1;
+		}
+		for (; next <= target; next++)
+			if (read_entry(next, &pos, dev_bytes) || replay_current(fd, pos))
+				return 1;
+		if (fsync(fd)) {
+			fail("sync %s: %s", "the replay device", strerror(errno));
+			return 1;
+		}
+		printf("%" PRIu64 "\n", target);
+		if (fflush(stdout))
+			return 1;
+	}
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fputs("usage: vdisk-log-replay --log <logdev> [--replay <dev>] [--list] [--fua-points]\n"
-	      "                        [--to-mark NAME | --to-entry N]\n"
+	      "                        [--to-mark NAME | --to-entry N | --stepwise]\n"
 	      "Validates a dm-log-writes log; --list prints its entries (index, sector in\n"
 	      "512-byte units, bytes, flags, mark), --fua-points the indexes of FLUSH/FUA\n"
 	      "entries; --replay writes entries 0..N (or up to the first mark NAME, or all)\n"
-	      "onto <dev> in log order.  Discards are replayed as zeroes.\n", f);
+	      "onto <dev> in log order.  Discards are replayed as zeroes.  --stepwise reads\n"
+	      "ascending entry indexes on stdin and, for each, replays up to it, syncs and\n"
+	      "echoes the index.\n", f);
 }
 
 int main(int argc, char **argv)
@@ -261,11 +307,12 @@ int main(int argc, char **argv)
 		{ "fua-points", no_argument, NULL, 'F' },
 		{ "to-mark", required_argument, NULL, 'm' },
 		{ "to-entry", required_argument, NULL, 'e' },
+		{ "stepwise", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *replay_path = NULL, *to_mark = NULL;
-	int list = 0, fua_points = 0, have_to_entry = 0, c, rfd = -1;
+	int list = 0, fua_points = 0, have_to_entry = 0, stepwise = 0, c, rfd = -1;
 	uint64_t to_entry = 0, stop, pos, dev_bytes = UINT64_MAX, i;
 	char fl[64];
 
@@ -288,11 +335,13 @@ int main(int argc, char **argv)
 			have_to_entry = 1;
 			break;
 		}
+		case 's': stepwise = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind != argc || !log_path || (to_mark && have_to_entry)) {
+	if (optind != argc || !log_path || (to_mark && have_to_entry) ||
+	    (stepwise && (to_mark || have_to_entry || !replay_path || list || fua_points))) {
 		usage(stderr);
 		return 2;
 	}
@@ -349,18 +398,15 @@ int main(int argc, char **argv)
 		fail("writing the listing failed");
 		return 1;
 	}
+	if (stepwise)
+		return replay_stepwise(rfd, dev_bytes);
 	if (rfd < 0 || nr_entries == 0)
 		return 0;
 
 	/* Pass 2: replay entries 0..stop. */
 	pos = ss;
 	for (i = 0; i <= stop; i++) {
-		if (read_entry(i, &pos, dev_bytes))
-			return 1;
-		if (!(ent.flags & (F_MARK | F_DISCARD)) &&
-		    replay_entry(rfd, pos - ent.nr * ss))
-			return 1;
-		if ((ent.flags & F_DISCARD) && replay_entry(rfd, 0))
+		if (read_entry(i, &pos, dev_bytes) || replay_current(rfd, pos))
 			return 1;
 	}
 	if (fsync(rfd) || close(rfd)) {
