@@ -258,17 +258,25 @@ static int replay_current(int fd, uint64_t pos)
 	return replay_entry(fd, pos - ent.nr * ss);
 }
 
+/* An entry index: decimal digits only.  0 or -1. */
+static int parse_index(const char *s, uint64_t *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	return errno || end == s || *end || s[0] == '-' ? -1 : 0;
+}
+
 /* --stepwise: the log was validated by pass 1. */
 static int replay_stepwise(int fd, uint64_t dev_bytes)
 {
 	uint64_t next = 0, pos = ss, target;
-	char line[64], *end;
+	char line[64];
 
 	while (fgets(line, sizeof(line), stdin)) {
-		errno = 0;
-		target = strtoull(line, &end, 10);
-		if (errno || end == line || (*end && *end != '\n') || line[0] == '-' ||
-		    target >= nr_entries || target + 1 < next) {
+		line[strcspn(line, "\n")] = '\0';
+		if (parse_index(line, &target) || target >= nr_entries || target + 1 < next) {
 			fail("--stepwise: bad or out-of-order entry index '%.20s'", line);
 			return 1;
 		}
@@ -276,7 +284,7 @@ static int replay_stepwise(int fd, uint64_t dev_bytes)
 			if (read_entry(next, &pos, dev_bytes) || replay_current(fd, pos))
 				return 1;
 		if (fsync(fd)) {
-			fail("sync %s: %s", "the replay device", strerror(errno));
+			fail("sync the replay device: %s", strerror(errno));
 			return 1;
 		}
 		printf("%" PRIu64 "\n", target);
@@ -323,18 +331,13 @@ int main(int argc, char **argv)
 		case 'L': list = 1; break;
 		case 'F': fua_points = 1; break;
 		case 'm': to_mark = optarg; break;
-		case 'e': {
-			char *end;
-
-			errno = 0;
-			to_entry = strtoull(optarg, &end, 10);
-			if (errno || end == optarg || *end || optarg[0] == '-') {
+		case 'e':
+			if (parse_index(optarg, &to_entry)) {
 				fail("bad --to-entry '%s'", optarg);
 				return 2;
 			}
 			have_to_entry = 1;
 			break;
-		}
 		case 's': stepwise = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;

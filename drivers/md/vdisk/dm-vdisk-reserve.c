@@ -254,8 +254,8 @@ void vdisk_reserve_refill(struct vdisk_pool *pool)
  * workload, takes the fast path instead of waiting for a refill.  Called
  * after the commit published its freed blocks for discard, so that none of
  * those is taken (refill_one() skips them).  A reserve that was not used
- * since the last give-back stays empty: an idle pool settles clean after one
- * more commit.
+ * since the previous commit stays empty: an idle pool settles clean after
+ * one more commit.
  */
 void vdisk_reserve_refill_after_commit(struct vdisk_pool *pool)
 {
@@ -263,12 +263,19 @@ void vdisk_reserve_refill_after_commit(struct vdisk_pool *pool)
 
 	lockdep_assert_held_write(&pool->md_lock);
 	list_for_each_entry(vd, &pool->vdisks, list) {
+		struct vdisk_reserve *rsv = &vd->rsv;
+		bool used;
+
 		if (pool->mode != VDISK_MODE_RW)
 			break;
-		if (!vd->rsv.ring || !vd->rsv.refill_after_commit)
+		if (!rsv->ring)
 			continue;
-		vd->rsv.refill_after_commit = false;
-		refill_one(pool, vd);
+		spin_lock_irq(&rsv->lock);
+		used = rsv->taken;
+		rsv->taken = 0;
+		spin_unlock_irq(&rsv->lock);
+		if (used)
+			refill_one(pool, vd);
 	}
 }
 
@@ -312,8 +319,6 @@ static void ring_take_all(struct vdisk *vd, unsigned int *first, unsigned int *n
 	*n = rsv->nr;
 	rsv->nr = 0;
 	rsv->open = false;
-	rsv->refill_after_commit = rsv->taken > 0;
-	rsv->taken = 0;
 	/* Most of it unused: the next refills start smaller. */
 	if (*n > rsv->want / 2)
 		rsv->want = max_t(unsigned int, VDISK_RESERVE_MIN, rsv->want / 2);

@@ -122,8 +122,7 @@ struct vdisk_reserve {
 	unsigned int inflight;		/* fast-path writes not completed yet */
 	unsigned int slow_writes;	/* writes handed to the worker, not completed */
 	bool slow_waiting;		/* a slow write waits for inflight == 0 */
-	unsigned int taken;		/* blocks map() took since the last give-back */
-	bool refill_after_commit;	/* was in use when given back (worker) */
+	unsigned int taken;		/* blocks taken since the last commit's refill */
 };
 
 struct vdisk_pool {
