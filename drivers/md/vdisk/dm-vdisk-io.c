@@ -16,9 +16,10 @@
  *                           zeros in a bounce buffer), then insert the
  *                           mapping (md_lock exclusive), mark it exclusive,
  *                           complete the bio and release the cell
- *   discard                 unmap whole blocks in steps of
- *                           VDISK_DISCARD_STEP, re-queueing itself between
- *                           steps so that other bios keep flowing; discards
+ *   discard                 unmap whole blocks in steps of about a
+ *                           millisecond (pool->discard_step blocks),
+ *                           re-queueing itself between steps so that other
+ *                           bios keep flowing; discards
  *                           for the freed blocks go down after the commit,
  *                           asynchronously (a write to a block whose
  *                           discard is in flight waits for it)
@@ -44,7 +45,17 @@
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
 
-#define VDISK_DISCARD_STEP 1024	/* blocks unmapped per worker step */
+/*
+ * A discard step unmaps pool->discard_step blocks, between
+ * VDISK_DISCARD_STEP_MIN and VDISK_DISCARD_STEP_MAX; the size adapts so
+ * that a step takes about VDISK_RECLAIM_SLICE_NS, like a reclaim step: each
+ * unmapped block is a reference-count update, and the blocks of a randomly
+ * written vdisk share few bitmaps, so the same number of blocks costs far
+ * more there than on one written sequentially.  Halved after a step that
+ * took longer than the slice, doubled after one that took under half.
+ */
+#define VDISK_DISCARD_STEP_MIN 16U
+#define VDISK_DISCARD_STEP_MAX 4096U
 /* Metadata updates one discard step may need (a few leaves and a rebalance). */
 #define VDISK_DISCARD_METADATA 8
 /*
@@ -1057,7 +1068,7 @@ static void process_discard(struct vdisk_pool *pool, struct bio *bio)
 	/* From the bio: a write-zeroes bio moved vsector to its edges. */
 	u64 end = (dm_target_offset(vd->ti, bio->bi_iter.bi_sector) + bio_sectors(bio)) >>
 		  pool->block_shift;
-	u64 step_end;
+	u64 step_end, started, took;
 	int r = 0;
 
 	if (vb->discard_pos >= end) {
@@ -1068,8 +1079,9 @@ static void process_discard(struct vdisk_pool *pool, struct bio *bio)
 		bio_io_error(bio);
 		return;
 	}
-	step_end = min(end, vb->discard_pos + VDISK_DISCARD_STEP);
 	vdisk_md_lock(pool);
+	step_end = min(end, vb->discard_pos + pool->discard_step);
+	started = ktime_get_ns();
 	if (!vdisk_pool_metadata_room(pool, VDISK_DISCARD_METADATA, false)) {
 		up_write(&pool->md_lock);
 		metadata_short(pool, bio);
@@ -1086,6 +1098,12 @@ static void process_discard(struct vdisk_pool *pool, struct bio *bio)
 			pool->share_gen++;
 		}
 	}
+	took = ktime_get_ns() - started;
+	if (took > VDISK_RECLAIM_SLICE_NS)
+		pool->discard_step = max(pool->discard_step / 2, VDISK_DISCARD_STEP_MIN);
+	else if (took < VDISK_RECLAIM_SLICE_NS / 2 &&
+		 step_end - vb->discard_pos == pool->discard_step)
+		pool->discard_step = min(pool->discard_step * 2, VDISK_DISCARD_STEP_MAX);
 	up_write(&pool->md_lock);
 	if (r) {
 		bio_io_error(bio);

@@ -1036,6 +1036,7 @@ static int vdisk_pool_create_locked(struct mapped_device *md, struct vdisk_pool_
 	pool->block_shift = ilog2(pc->block_sectors);
 	pool->features = pc->features;
 	pool->low_water_blocks = pc->low_water_blocks;
+	pool->discard_step = VDISK_DISCARD_STEP_FIRST;
 	pool->last_commit = jiffies;
 	pool->suspended = true;
 

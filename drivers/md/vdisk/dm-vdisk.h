@@ -102,6 +102,9 @@ struct vdisk_cell_table {
 	struct hlist_head buckets[1 << VDISK_CELL_HASH_BITS];
 };
 
+/* The first discard step's size, before it adapted (dm-vdisk-io.c). */
+#define VDISK_DISCARD_STEP_FIRST 1024
+
 /*
  * Blocks a vdisk's writes may take in map() (dm-vdisk-reserve.c).  A ring
  * of free data blocks, allocated by the worker in the current transaction
@@ -185,6 +188,11 @@ struct vdisk_pool {
 	/* Under md_lock exclusive: data blocks freed, and by this reclaim run. */
 	u64 data_blocks_freed;
 	u64 reclaimed_blocks;
+	/*
+	 * Blocks one discard step unmaps, adapted to the time steps take
+	 * (process_discard() in dm-vdisk-io.c); md_lock exclusive.
+	 */
+	unsigned int discard_step;
 
 	/* Discard passdown batches in flight (dm-vdisk-pool.c), under lock. */
 	struct list_head passdowns;
