@@ -58,7 +58,10 @@ struct vdisk_fast_write {
 };
 
 /*
- * Completed writes are inserted once VDISK_FAST_BATCH of them queued up, or
+ * Completed writes are inserted once VDISK_FAST_BATCH blocks of them queued
+ * up (counted in blocks, so that one pass of 1 MiB writes is not 64 times
+ * longer than one of 4 KiB writes, while map() waits for the refill that
+ * comes after it), or
  * VDISK_FAST_BATCH_DELAY after the first, or as soon as anything takes
  * md_lock through vdisk_md_lock() (a commit, a lookup in the worker, a
  * message), whichever comes first: one pass and one md_lock hold serve many
@@ -161,7 +164,9 @@ int vdisk_fast_write_end_io(struct vdisk *vd, struct bio *bio, blk_status_t *err
 	if (first)
 		pool->fast_done_since = jiffies;
 	list_add_tail(&fw->list, &pool->fast_done);
-	batch = ++pool->nr_fast_done == VDISK_FAST_BATCH;
+	batch = pool->nr_fast_done < VDISK_FAST_BATCH &&
+		pool->nr_fast_done + nr >= VDISK_FAST_BATCH;
+	pool->nr_fast_done += nr;
 	/*
 	 * Ownership: once pool->lock is dropped, an inserter may splice fw,
 	 * free it and, for a held bio, complete the bio, after which the

@@ -1414,11 +1414,18 @@ void vdisk_pool_do_work(struct work_struct *ws)
 	if (!bio_list_empty(&pool->fast_held))
 		process_fast_held(pool);
 	process_deferred(pool);
-	/* Completed fast-path writes go into the B+tree; reserves are topped up. */
+	/*
+	 * Reserves are topped up, then completed fast-path writes go into the
+	 * B+tree.  The refill first: map() may be sending writes to this
+	 * worker block by block until it comes, and allocating needs nothing
+	 * from the queued inserts (their blocks are allocated already and the
+	 * blocks their inserts free are allocatable only after the commit).
+	 */
 	if (READ_ONCE(pool->refill_wanted) || vdisk_fast_write_inserts_due(pool)) {
 		WRITE_ONCE(pool->refill_wanted, false);
-		vdisk_md_lock(pool);
+		down_write(&pool->md_lock);
 		vdisk_reserve_refill(pool);
+		vdisk_fast_write_insert_all(pool);
 		up_write(&pool->md_lock);
 	}
 	/* A suspended pool device pauses reclaim (and periodic commits). */

@@ -10,6 +10,15 @@
  * cursor a few hundred blocks at a time, so a vdisk written sequentially
  * gets long runs of consecutive blocks even while others write too.
  *
+ * Sizing (rsv->want, the refill target): VDISK_RESERVE_START at first,
+ * doubled when a refill is asked before the last one ran out, never under
+ * twice the largest write seen (rsv->demand: a 1 MiB write needs 256
+ * blocks at once, or it goes to the worker block by block), and shrunk at
+ * a commit that gives most of it back to twice what the transaction took.
+ * Every block refilled and given back unused costs two reference-count
+ * updates, which a sync-write workload (a commit every write) pays per
+ * fsync: its reserve settles at VDISK_RESERVE_MIN.
+ *
  * Invariants:
  *  - A commit never records an allocated block that nothing maps: before
  *    a commit the worker closes every reserve (map() takes nothing more),
@@ -43,7 +52,7 @@ int vdisk_reserve_init(struct vdisk *vd)
 	struct vdisk_reserve *rsv = &vd->rsv;
 
 	spin_lock_init(&rsv->lock);
-	rsv->want = VDISK_RESERVE_MIN;
+	rsv->want = VDISK_RESERVE_START;
 	rsv->ring = kvmalloc_array(VDISK_RESERVE_MAX, sizeof(*rsv->ring), GFP_KERNEL);
 	return rsv->ring ? 0 : -ENOMEM;
 }
@@ -76,6 +85,8 @@ int vdisk_reserve_take(struct vdisk *vd, unsigned int max, bool from_worker, vd_
 	vd_blk_t b = 0;
 
 	spin_lock_irqsave(&rsv->lock, flags);
+	if (max > rsv->demand)
+		rsv->demand = min_t(unsigned int, max, VDISK_RESERVE_MAX / 4);
 	if (rsv->open && rsv->nr && (from_worker ? !rsv->slow_waiting : !rsv->slow_writes)) {
 		b = ring_at(rsv, 0);
 		for (n = 1; n < max && n < rsv->nr && ring_at(rsv, n) == b + n; n++)
@@ -89,7 +100,12 @@ int vdisk_reserve_take(struct vdisk *vd, unsigned int max, bool from_worker, vd_
 		/* Under the lock: see vdisk_reserve_drop_all(). */
 		*gen = READ_ONCE(pool->fast_gen);
 	}
-	if (rsv->nr < rsv->want / 2 && !rsv->refill_asked && (from_worker || !rsv->slow_writes)) {
+	/*
+	 * Low: under half the target, or too little for two more of the
+	 * largest writes (the refill runs while the next one takes the rest).
+	 */
+	if ((rsv->nr < rsv->want / 2 || rsv->nr < 2 * rsv->demand) && !rsv->refill_asked &&
+	    (from_worker || !rsv->slow_writes)) {
 		rsv->refill_asked = true;
 		wake = true;
 	}
@@ -190,9 +206,15 @@ static void refill_one(struct vdisk_pool *pool, struct vdisk *vd)
 
 	spin_lock_irq(&rsv->lock);
 	rsv->refill_asked = false;
-	/* Asked again before the last refill ran out: serve bigger ones. */
+	/*
+	 * Asked again before the last refill ran out: serve bigger ones; and
+	 * always enough for two of the largest writes seen, so that a
+	 * stream of large writes finds its next run in the ring instead of
+	 * going to the worker block by block while a refill is on its way.
+	 */
 	if (rsv->nr && rsv->want < VDISK_RESERVE_MAX / 2)
 		rsv->want *= 2;
+	rsv->want = max(rsv->want, 2 * rsv->demand);
 	n = rsv->want > rsv->nr ? rsv->want - rsv->nr : 0;
 	n = min(n, VDISK_RESERVE_MAX - rsv->nr);
 	/* Only this worker appends, so head + nr stays put while map() takes. */
@@ -319,9 +341,18 @@ static void ring_take_all(struct vdisk *vd, unsigned int *first, unsigned int *n
 	*n = rsv->nr;
 	rsv->nr = 0;
 	rsv->open = false;
-	/* Most of it unused: the next refills start smaller. */
-	if (*n > rsv->want / 2)
-		rsv->want = max_t(unsigned int, VDISK_RESERVE_MIN, rsv->want / 2);
+	/*
+	 * Most of it unused: the next refills are smaller, sized to what this
+	 * transaction took (a sync-write workload takes a block or two between
+	 * commits, and every block refilled after a commit and given back at
+	 * the next costs two reference-count updates per fsync), and large
+	 * writes are forgotten by half.
+	 */
+	if (*n > rsv->want / 2) {
+		rsv->want = max_t(unsigned int, VDISK_RESERVE_MIN,
+				  min(rsv->want / 2, 2 * rsv->taken));
+		rsv->demand /= 2;
+	}
 	spin_unlock_irq(&rsv->lock);
 }
 

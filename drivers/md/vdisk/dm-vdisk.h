@@ -112,14 +112,16 @@ struct vdisk_cell_table {
  * allocated block that nothing maps.  Under @lock (irq-safe: map() and bio
  * completion); the worker alone appends, with md_lock held exclusive.
  */
-#define VDISK_RESERVE_MAX 2048
-#define VDISK_RESERVE_MIN 64
+#define VDISK_RESERVE_MAX 4096
+#define VDISK_RESERVE_MIN 8
+#define VDISK_RESERVE_START 64
 struct vdisk_reserve {
 	spinlock_t lock;		/* the fields below */
 	vd_blk_t *ring;			/* VDISK_RESERVE_MAX entries */
 	unsigned int head;		/* next block map() takes */
 	unsigned int nr;		/* blocks in the ring from head */
 	unsigned int want;		/* refill target (worker) */
+	unsigned int demand;		/* largest write asked for, in blocks */
 	bool open;			/* map() may take blocks: see dm-vdisk-reserve.c */
 	bool refill_asked;		/* map() found it low */
 	unsigned int inflight;		/* fast-path writes not completed yet */
@@ -231,7 +233,7 @@ struct vdisk_pool {
 	 * worker only (read racily by completions).
 	 */
 	struct list_head fast_done;	/* completed fast writes to insert */
-	unsigned int nr_fast_done;
+	unsigned int nr_fast_done;	/* blocks of the writes on fast_done */
 	unsigned long fast_done_since;	/* jiffies: the oldest of fast_done */
 	struct delayed_work insert_waker;	/* inserts a small batch after a while */
 	unsigned int fast_gen;		/* bumped when a rollback drops the reserves */
