@@ -177,9 +177,14 @@ bool vdisk_reserve_slow_may_start(struct vdisk *vd)
 	return ok;
 }
 
+/* Free data blocks a pool keeps beyond a refill (8 MiB of 4 KiB blocks). */
+#define VDISK_RESERVE_SPARE 2048
+
 /*
  * May the reserves grow by @n blocks?  Only with room to spare: free data
- * blocks for four times that, above the low-water mark, and metadata for
+ * blocks for four times that and VDISK_RESERVE_SPARE more, above the
+ * low-water mark (a fixed margin, not the ring's size, so that a small
+ * pool still fills its reserves), and metadata for
  * about two updates per block (a random write shadows a leaf and a
  * reference-count block) besides what the pool already promised.
  */
@@ -190,7 +195,7 @@ static bool room_for(struct vdisk_pool *pool, unsigned int n)
 
 	if (vd_pool_get_usage(pool->pmd, &u))
 		return false;
-	if (u.nr_free_data_blocks < (u64)n * 4 + pool->low_water_blocks + VDISK_RESERVE_MAX)
+	if (u.nr_free_data_blocks < (u64)n * 4 + pool->low_water_blocks + VDISK_RESERVE_SPARE)
 		return false;
 	vd_pool_metadata_space(pool->pmd, &allocatable, &need);
 	need += (u64)pool->nr_prov * 12 + (pool->fast_blocks + n) * 2 + pool->meta_reserve * 2;
