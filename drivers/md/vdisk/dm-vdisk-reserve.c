@@ -14,7 +14,8 @@
  * doubled when a refill is asked before the last one ran out, never under
  * twice the largest write seen (rsv->demand: a 1 MiB write needs 256
  * blocks at once, or it goes to the worker block by block), and shrunk at
- * a commit that gives most of it back to twice what the transaction took.
+ * a commit that gives most of it back: to twice what the transaction took,
+ * or by half if it took nothing.
  * Every block refilled and given back unused costs two reference-count
  * updates, which a sync-write workload (a commit every write) pays per
  * fsync: its reserve settles at VDISK_RESERVE_MIN.
@@ -348,14 +349,19 @@ static void ring_take_all(struct vdisk *vd, unsigned int *first, unsigned int *n
 	rsv->open = false;
 	/*
 	 * Most of it unused: the next refills are smaller, sized to what this
-	 * transaction took (a sync-write workload takes a block or two between
-	 * commits, and every block refilled after a commit and given back at
-	 * the next costs two reference-count updates per fsync), and large
-	 * writes are forgotten by half.
+	 * transaction took if it took any (a sync-write workload takes a block
+	 * or two between commits, and every block refilled after a commit and
+	 * given back at the next costs two reference-count updates per fsync),
+	 * else half as big (a vdisk that paused, or only read, keeps most of
+	 * its size for when it writes again); large writes are forgotten by
+	 * half.
 	 */
 	if (*n > rsv->want / 2) {
-		rsv->want = max_t(unsigned int, VDISK_RESERVE_MIN,
-				  min(rsv->want / 2, 2 * rsv->taken));
+		unsigned int want = rsv->want / 2;
+
+		if (rsv->taken)
+			want = min(want, 2 * rsv->taken);
+		rsv->want = max_t(unsigned int, VDISK_RESERVE_MIN, want);
 		rsv->demand /= 2;
 	}
 	spin_unlock_irq(&rsv->lock);
