@@ -121,7 +121,7 @@ struct vdisk_reserve {
 	unsigned int head;		/* next block map() takes */
 	unsigned int nr;		/* blocks in the ring from head */
 	unsigned int want;		/* refill target (worker) */
-	unsigned int demand;		/* largest write asked for, in blocks */
+	unsigned int demand;		/* largest recent write, in blocks (halved on shrink) */
 	bool open;			/* map() may take blocks: see dm-vdisk-reserve.c */
 	bool refill_asked;		/* map() found it low */
 	unsigned int inflight;		/* fast-path writes not completed yet */
