@@ -5,6 +5,8 @@
 # covering whole blocks takes new blocks from its vdisk's reserve in map()
 # and completes before its mapping is in the B+tree.  Checked by content:
 #   - large writes go down as runs, and read back (fast_writes counts them);
+#   - 1 MiB writes that reach the worker (another write of the vdisk is
+#     there) go down whole in a few runs, not block by block;
 #   - sync writes (a write, then a flush) take the fast path: the reserves
 #     given back by each commit are refilled right after it;
 #   - read-after-write before the batched insert: fio writes and reads each
@@ -28,7 +30,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 
-tap_plan 23
+tap_plan 28
 
 modprobe dm-vdisk || tap_diag "modprobe dm-vdisk failed"
 at_exit modprobe -r dm-vdisk
@@ -88,6 +90,56 @@ fast_sync() {
 }
 tap_check "most of them took the fast path" fast_sync
 tap_check "and read back" cmp -n 131072 "$T/src" $V1 0 $((7680 * 4096))
+
+# Whole writes sent down from the worker: while 512-byte and FUA writes (the
+# worker's path) keep writes of vdisk 1 in the worker, map() hands each
+# 1 MiB write there whole and the worker sends it down in a few runs of
+# reserve blocks (vdisk_fast_write_whole()); trimmed to its first block
+# instead, a 1 MiB write went through the worker block by block, 256 fast
+# writes or slow ones.  32 such writes, each allocating (the region is
+# discarded before each pass of 8): at most 4 runs each.
+partial_writer() {
+	while [ ! -e "$T/whole-done" ]; do
+		fio_verify $V1 --offset=24M --size=1M --rw=randwrite --bs=512 \
+			--ioengine=libaio --iodepth=16 > "$T/fio-partial.log" 2>&1 || return 1
+	done
+}
+# FUA writes (O_DSYNC) wait in the worker for a commit each, and every
+# commit closes the reserves for a moment.
+fua_writer() {
+	while [ ! -e "$T/whole-done" ]; do
+		fio_verify $V1 --offset=26M --size=256k --rw=randwrite --bs=4k --sync=1 \
+			> "$T/fio-fua.log" 2>&1 || return 1
+	done
+}
+whole_writes() {
+	_i=0
+	while [ $_i -lt 4 ]; do
+		# Unmapped again, so that every write allocates.
+		blkdiscard -o 16777216 -l 8388608 $V1 &&
+			dd if="$T/src" of=$V1 bs=1M seek=16 count=8 oflag=direct status=none ||
+			return 1
+		_i=$((_i + 1))
+	done
+}
+fast0=$(vdisk_field f1 fast_writes)
+partial_writer & pp=$!
+fua_writer & pu=$!
+tap_check "1 MiB writes while 512-byte writes run complete" whole_writes
+touch "$T/whole-done"
+rc=0
+wait $pp || { rc=1; cat "$T/fio-partial.log"; }
+tap_check "the 512-byte writes verify" test $rc = 0
+rc=0
+wait $pu || { rc=1; cat "$T/fio-fua.log"; }
+tap_check "the FUA writes verify" test $rc = 0
+few_runs() {
+	_n=$(( $(vdisk_field f1 fast_writes) - fast0 ))
+	[ "$_n" -le 128 ] || { echo "32 1 MiB writes took $_n fast writes"; return 1; }
+}
+tap_check "each 1 MiB write went down in a few runs" few_runs
+tap_diag "fast writes for 32 1 MiB writes: $(( $(vdisk_field f1 fast_writes) - fast0 ))"
+tap_check "and reads back" cmp -n 8388608 "$T/src" $V1 0 16777216
 
 tap_check "read-after-write: fio verify_backlog=1, 4 jobs, iodepth 32, 4k-1m" \
 	fio_verify $V1 --offset=8M --ioengine=libaio --iodepth=32 \

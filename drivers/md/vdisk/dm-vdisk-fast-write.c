@@ -55,6 +55,7 @@ struct vdisk_fast_write {
 	blk_status_t status;
 	bool stale;			/* a rollback freed its blocks */
 	struct bio *bio;		/* completes only after the insert (no cache memory) */
+	struct bio *parent;		/* a piece's whole write: vdisk_fast_write_whole() */
 };
 
 /*
@@ -129,6 +130,7 @@ static int fast_write_map(struct vdisk *vd, struct bio *bio, bool from_worker)
 	fw->status = BLK_STS_OK;
 	fw->stale = false;
 	fw->bio = NULL;
+	fw->parent = NULL;
 	vb->fast = fw;
 	this_cpu_inc(vd->stats->fast_writes);
 	if ((sector_t)nr << pool->block_shift < bio_sectors(bio))
@@ -138,26 +140,30 @@ static int fast_write_map(struct vdisk *vd, struct bio *bio, bool from_worker)
 	return DM_MAPIO_REMAPPED;
 }
 
-int vdisk_fast_write_end_io(struct vdisk *vd, struct bio *bio, blk_status_t *error)
+/*
+ * A fast-path write's data is on the data device, or failed: publish its
+ * mappings and queue it for the insert.  If the mapping cache cannot take
+ * them, @hold (the bio whose completion this write owns) completes only
+ * after the insert: it passes to the inserter and this returns true.
+ */
+static bool fast_write_done(struct vdisk_fast_write *fw, struct bio *hold, blk_status_t *error)
 {
+	struct vdisk *vd = fw->vd;
 	struct vdisk_pool *pool = vd->pool;
-	struct vdisk_bio *vb = vdisk_bio_data(bio);
-	struct vdisk_fast_write *fw = vb->fast;
 	blk_status_t status = *error;
 	u64 id = vd->id, vblock = fw->vblock;
 	unsigned int nr = fw->nr;
 	unsigned long flags;
 	bool first, batch, held = false;
 
-	vb->fast = NULL;
 	fw->status = status;
 	spin_lock_irqsave(&pool->lock, flags);
 	if (fw->gen != pool->fast_gen) {
 		/* A rollback dropped the transaction these blocks came from. */
 		fw->stale = true;
 		*error = BLK_STS_IOERR;
-	} else if (!status && vdisk_cache_publish(vd, vblock, fw->block, nr)) {
-		fw->bio = bio;
+	} else if (!status && hold && vdisk_cache_publish(vd, vblock, fw->block, nr)) {
+		fw->bio = hold;
 		held = true;
 	}
 	first = list_empty(&pool->fast_done);
@@ -184,7 +190,16 @@ int vdisk_fast_write_end_io(struct vdisk *vd, struct bio *bio, blk_status_t *err
 	if (status)
 		DMERR_LIMIT("vdisk %llu: data write of blocks %llu+%u failed (%d)",
 			    id, vblock, nr, blk_status_to_errno(status));
-	return held ? DM_ENDIO_INCOMPLETE : DM_ENDIO_DONE;
+	return held;
+}
+
+int vdisk_fast_write_end_io(struct vdisk *vd, struct bio *bio, blk_status_t *error)
+{
+	struct vdisk_bio *vb = vdisk_bio_data(bio);
+	struct vdisk_fast_write *fw = vb->fast;
+
+	vb->fast = NULL;
+	return fast_write_done(fw, bio, error) ? DM_ENDIO_INCOMPLETE : DM_ENDIO_DONE;
 }
 
 int vdisk_fast_write_map(struct vdisk *vd, struct bio *bio)
@@ -223,6 +238,126 @@ bool vdisk_fast_write_from_worker(struct vdisk_pool *pool, struct bio *bio)
 	}
 	dm_submit_bio_remap(bio, NULL);
 	return true;
+}
+
+/*
+ * A piece of a whole write (vdisk_fast_write_whole()) completed.  Each piece
+ * holds one count of its parent's remaining completions (like a chained
+ * bio), so the parent, whose own I/O is the write's last run, completes
+ * through device-mapper only after every piece did, with the first error.
+ */
+static void fast_piece_end_io(struct bio *piece)
+{
+	struct vdisk_fast_write *fw = piece->bi_private;
+	struct bio *parent = fw->parent;
+	blk_status_t status = piece->bi_status;
+
+	bio_put(piece);
+	/* Held: the inserter ends this piece's count (fw->bio is the parent). */
+	if (fast_write_done(fw, parent, &status))
+		return;
+	if (status && !parent->bi_status)
+		parent->bi_status = status;
+	bio_endio(parent);
+}
+
+/*
+ * A write of whole blocks that map() could not allocate (its vdisk's
+ * reserve was empty or closed for a commit, or another write of the vdisk
+ * was in the worker) comes here whole (vb->whole), not block by block:
+ * trimmed to its first block, the rest of a 1 MiB write came back to map()
+ * one block at a time, each went to the worker too (a write of the vdisk
+ * was there), and the write took 256 trips through it.  Here it takes runs
+ * from the reserve, filled at once if empty (vdisk_reserve_fill_for():
+ * exactly what the write needs on a nearly full pool), and every run but
+ * the last goes down as a piece split off the front, a fast-path write of
+ * its own (fast_piece_end_io()); the last run is the bio itself.
+ *
+ * Safe for each block like vdisk_fast_write_from_worker(): none is under a
+ * cell and no slow write of the vdisk waits for its fast-path writes to
+ * drain.  Both are checked before the first run is taken, and only the
+ * worker takes cells or sets slow_waiting, so neither changes until this
+ * returns.  The bio stays a slow write (map() takes nothing for its vdisk)
+ * until its last run goes down; if it returns early, the part not sent
+ * yet (vb->vblock on) is the caller's to hold or fail, and the pieces sent
+ * complete into it.
+ */
+int vdisk_fast_write_whole(struct vdisk_pool *pool, struct bio *bio)
+{
+	struct vdisk_bio *vb = vdisk_bio_data(bio);
+	struct vdisk *vd = vb->vd;
+	unsigned int left = bio_sectors(bio) >> pool->block_shift;
+	struct vdisk_fast_write *fw = NULL;
+	unsigned int nr, gen, i;
+	bool filled = false;
+	struct bio *piece;
+	vd_blk_t block;
+	int r = 0;
+
+	if (vdisk_reserve_slow_waiting(vd))
+		return -EBUSY;
+	for (i = 0; i < left; i++)
+		if (vdisk_cell_held(pool, vd, vb->vblock + i))
+			return -EBUSY;
+	while (left) {
+		if (!fw)
+			fw = kmem_cache_alloc(vdisk_fast_write_cache, GFP_NOIO | __GFP_NOWARN);
+		if (!fw)
+			return -EBUSY;
+		if (vdisk_reserve_take(vd, left, true, &block, &nr, &gen)) {
+			if (filled) {
+				r = -EBUSY;
+				break;
+			}
+			r = vdisk_reserve_fill_for(pool, vd, left);
+			if (r)
+				break;
+			filled = true;
+			continue;
+		}
+		filled = false;
+		fw->vd = vd;
+		fw->vblock = vb->vblock;
+		fw->block = block;
+		fw->nr = nr;
+		fw->gen = gen;
+		fw->status = BLK_STS_OK;
+		fw->stale = false;
+		fw->bio = NULL;
+		fw->parent = NULL;
+		this_cpu_inc(vd->stats->fast_writes);
+		if (nr == left) {
+			/* The last run: the bio itself, completing like any fast write. */
+			vdisk_reserve_slow_done(vd, bio);
+			vb->fast = fw;
+			bio_set_dev(bio, pool->data_bdev);
+			bio->bi_iter.bi_sector = block << pool->block_shift;
+			dm_submit_bio_remap(bio, NULL);
+			return 0;
+		}
+		piece = bio_split(bio, nr << pool->block_shift, GFP_NOIO, &pool->split_bs);
+		if (WARN_ON_ONCE(!piece)) {
+			blk_status_t status = BLK_STS_RESOURCE;
+
+			/* Queued as failed: the insert gives its blocks back. */
+			fast_write_done(fw, NULL, &status);
+			return -EBUSY;
+		}
+		fw->parent = bio;
+		bio_inc_remaining(bio);
+		bio_set_dev(piece, pool->data_bdev);
+		piece->bi_iter.bi_sector = block << pool->block_shift;
+		piece->bi_end_io = fast_piece_end_io;
+		piece->bi_private = fw;
+		fw = NULL;
+		submit_bio_noacct(piece);
+		vb->vsector += (sector_t)nr << pool->block_shift;
+		vb->vblock += nr;
+		left -= nr;
+	}
+	if (fw)
+		kmem_cache_free(vdisk_fast_write_cache, fw);
+	return r;
 }
 
 static int fw_cmp_block(void *priv, const struct list_head *a, const struct list_head *b)

@@ -223,13 +223,16 @@ static void defer_write(struct vdisk *vd, struct bio *bio)
  * A plain write (no FUA, no PREFLUSH, some data, pool writable): a run of
  * blocks the cache marks exclusive and contiguous goes there in place; a
  * write starting at a block boundary and covering whole blocks takes new
- * blocks from the vdisk's reserve (dm-vdisk-fast-write.c); anything else
- * goes to the worker, trimmed to its first block.
+ * blocks from the vdisk's reserve (dm-vdisk-fast-write.c), or, if it could
+ * not, goes to the worker whole (trimmed to its whole blocks) to be sent
+ * down in runs from there; anything else goes to the worker, trimmed to
+ * its first block.
  */
 static int map_write(struct vdisk *vd, struct bio *bio)
 {
 	struct vdisk_pool *pool = vd->pool;
 	struct vdisk_bio *vb = vdisk_bio_data(bio);
+	unsigned int whole;
 	vd_blk_t block;
 	bool excl;
 	int r;
@@ -249,7 +252,14 @@ static int map_write(struct vdisk *vd, struct bio *bio)
 		vdisk_stats_bio_start(vd, bio);
 		return r;
 	}
-	accept_sectors(bio, first_block_sectors(pool, vb));
+	whole = offset_in_block(pool, vb) ? 0 : bio_sectors(bio) >> pool->block_shift;
+	if (whole > 1) {
+		/* The worker sends it down in runs: vdisk_fast_write_whole(). */
+		accept_sectors(bio, whole << pool->block_shift);
+		vb->whole = true;
+	} else {
+		accept_sectors(bio, first_block_sectors(pool, vb));
+	}
 	vdisk_stats_bio_start(vd, bio);
 	defer_write(vd, bio);
 	return DM_MAPIO_SUBMITTED;
@@ -257,10 +267,12 @@ static int map_write(struct vdisk *vd, struct bio *bio)
 
 /*
  * The target sets no max_io_len, so bios of any size reach map().  Every
- * bio but a plain read served from the cache is trimmed here to the end of
- * its first data block (dm core resubmits the rest), so everything after
- * map() (cells, the worker's reads and writes, copy-on-write merges, the
- * no-space queue, FUA and flush waiters) still sees at most one block.
+ * bio but a plain read served from the cache, or a plain write of whole
+ * blocks, is trimmed here to the end of its first data block (dm core
+ * resubmits the rest), so everything after map() (cells, the worker's
+ * reads and writes, copy-on-write merges, the no-space queue, FUA and
+ * flush waiters) still sees at most one block; a whole-block write in the
+ * worker (vb->whole) only ever goes down the fast path or waits whole.
  * Not trimmed: PREFLUSH bios (dm_accept_partial_bio() forbids them; dm core
  * sends them empty and the data after the flush as a separate bio),
  * discards and write-zeroes (dm core never split those at max_io_len: they
@@ -928,6 +940,42 @@ static void issue_direct(struct vdisk_pool *pool, struct bio *bio, vd_blk_t bloc
 	dm_submit_bio_remap(bio, NULL);
 }
 
+/*
+ * A write of whole blocks that map() left whole (vb->whole): down the fast
+ * path in runs from here (vdisk_fast_write_whole()), or held, whole or
+ * what is left of it, until it can go, with the same rules as a one-block
+ * allocation below: after a commit, after space is added, or failed.
+ */
+static void process_whole_write(struct vdisk_pool *pool, struct bio *bio)
+{
+	/* A commit is waiting for the blocks in flight: allocate after it. */
+	if (pool->commit_gate) {
+		bio_list_add(&pool->held_bios, bio);
+		return;
+	}
+	switch (vdisk_fast_write_whole(pool, bio)) {
+	case 0:
+		return;
+	case -EBUSY:
+		/* A cell or a slow write of its vdisk is in the way: next pass. */
+		bio_list_add(&pool->fast_held, bio);
+		return;
+	case -EAGAIN:
+		/* The commit gives the reserves back: try again after it. */
+		pool->commit_gate = true;
+		bio_list_add(&pool->held_bios, bio);
+		return;
+	case -ENOSPC:
+		no_space(pool, bio, VDISK_MODE_OUT_OF_DATA_SPACE);
+		return;
+	case -EDQUOT:
+		metadata_short(pool, bio);
+		return;
+	default:
+		bio_io_error(bio);
+	}
+}
+
 static void process_write(struct vdisk_pool *pool, struct bio *bio)
 {
 	struct vdisk_bio *vb = vdisk_bio_data(bio);
@@ -944,6 +992,10 @@ static void process_write(struct vdisk_pool *pool, struct bio *bio)
 			vb->holds_cell = false;
 		}
 		bio_io_error(bio);
+		return;
+	}
+	if (vb->whole) {
+		process_whole_write(pool, bio);
 		return;
 	}
 	if (!vb->holds_cell) {

@@ -953,6 +953,7 @@ static void vdisk_pool_free(struct vdisk_pool *pool)
 	if (pool->metadata_bdev)
 		blkdev_put(pool->metadata_bdev, pool->bdev_mode);
 	bioset_exit(&pool->bs);
+	bioset_exit(&pool->split_bs);
 	mempool_exit(&pool->page_pool);
 	mempool_exit(&pool->prov_pool);
 	free_percpu(pool->inflight);
@@ -1048,7 +1049,8 @@ static int vdisk_pool_create_locked(struct mapped_device *md, struct vdisk_pool_
 	pool->inflight = alloc_percpu(struct vdisk_inflight);
 	if (!pool->inflight)
 		goto bad;
-	if (bioset_init(&pool->bs, 64, 0, BIOSET_NEED_BVECS))
+	if (bioset_init(&pool->bs, 64, 0, BIOSET_NEED_BVECS) ||
+	    bioset_init(&pool->split_bs, 64, 0, 0))
 		goto bad;
 	/* Enough for a few copy-on-writes in flight whatever the memory pressure. */
 	if (mempool_init_kmalloc_pool(&pool->prov_pool, VDISK_PROV_RESERVE,

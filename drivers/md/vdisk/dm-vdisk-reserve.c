@@ -203,45 +203,38 @@ static bool room_for(struct vdisk_pool *pool, unsigned int n)
 	return allocatable >= need;
 }
 
-static void refill_one(struct vdisk_pool *pool, struct vdisk *vd)
+/*
+ * Allocate up to @n blocks (md_lock held exclusive) and append them to
+ * @vd's ring, skipping blocks whose discard is still in flight.  0 with
+ * blocks added, -ENOSPC if no data block was free, -EBUSY if every one
+ * allocated was skipped, -EIO after a metadata error (raised here).
+ */
+static int ring_fill(struct vdisk_pool *pool, struct vdisk *vd, unsigned int n)
 {
 	struct vdisk_reserve *rsv = &vd->rsv;
-	unsigned int tail, n, i, added = 0;
+	unsigned int tail, i, added = 0;
 	vd_blk_t b;
-	int r;
+	int r = 0;
 
 	spin_lock_irq(&rsv->lock);
-	rsv->refill_asked = false;
-	/*
-	 * Asked again before the last refill ran out: serve bigger ones; and
-	 * always enough for two of the largest writes seen, so that a
-	 * stream of large writes finds its next run in the ring instead of
-	 * going to the worker block by block while a refill is on its way.
-	 */
-	if (rsv->nr && rsv->want < VDISK_RESERVE_MAX / 2)
-		rsv->want *= 2;
-	rsv->want = max(rsv->want, 2 * rsv->demand);
-	n = rsv->want > rsv->nr ? rsv->want - rsv->nr : 0;
 	n = min(n, VDISK_RESERVE_MAX - rsv->nr);
 	/* Only this worker appends, so head + nr stays put while map() takes. */
 	tail = rsv->head + rsv->nr;
 	spin_unlock_irq(&rsv->lock);
-	if (!n || !room_for(pool, n))
-		return;
 	for (i = 0; i < n; i++) {
 		r = vd_pool_alloc_data_block(pool->pmd, &b);
 		if (r == -ENOSPC)
 			break;
 		if (r) {
 			vdisk_pool_metadata_error(pool, "allocate reserve", r);
-			return;
+			return -EIO;
 		}
 		if (vdisk_pool_passdown_busy(pool, b)) {
 			/* Its discard is in flight: not for a write from map(). */
 			r = vd_pool_release_unused_data_block(pool->pmd, b);
 			if (r) {
 				vdisk_pool_metadata_error(pool, "release reserve", r);
-				return;
+				return -EIO;
 			}
 			continue;
 		}
@@ -250,13 +243,89 @@ static void refill_one(struct vdisk_pool *pool, struct vdisk *vd)
 	}
 	pool->dirty = true;
 	if (!added)
-		return;
+		return r == -ENOSPC ? -ENOSPC : -EBUSY;
 	pool->fast_blocks += added;
 	atomic_long_add(added, &pool->reserved_blocks);
 	spin_lock_irq(&rsv->lock);
 	rsv->nr += added;
 	rsv->open = !pool->fast_closed;
 	spin_unlock_irq(&rsv->lock);
+	return 0;
+}
+
+static void refill_one(struct vdisk_pool *pool, struct vdisk *vd)
+{
+	struct vdisk_reserve *rsv = &vd->rsv;
+	unsigned int n;
+
+	spin_lock_irq(&rsv->lock);
+	rsv->refill_asked = false;
+	/*
+	 * Asked again before the last refill ran out: serve bigger ones; and
+	 * always enough for two of the largest writes seen, so that a
+	 * stream of large writes finds its next run in the ring instead of
+	 * going to the worker while a refill is on its way.
+	 */
+	if (rsv->nr && rsv->want < VDISK_RESERVE_MAX / 2)
+		rsv->want *= 2;
+	rsv->want = max(rsv->want, 2 * rsv->demand);
+	n = rsv->want > rsv->nr ? rsv->want - rsv->nr : 0;
+	spin_unlock_irq(&rsv->lock);
+	if (n && room_for(pool, n))
+		ring_fill(pool, vd, n);
+}
+
+/*
+ * A whole write in the worker (vdisk_fast_write_whole()) found @vd's
+ * reserve empty: fill it now.  With room to spare this is an ordinary
+ * refill, sized for the write (rsv->demand); on a pool too full for
+ * reserves (room_for()) it is exactly the @nr blocks the write needs, with
+ * the checks the worker applies to a one-block allocation (metadata room,
+ * the low-water mark), and the write takes them at once: so a nearly full
+ * pool still allocates only what its writes need, and reaches its
+ * low-water mark and out-of-space policy exactly.
+ * 0 with blocks in the ring; -EAGAIN no free data block but reserves hold
+ * some (a commit gives them back); -ENOSPC no free data block; -EDQUOT no
+ * metadata room; -EBUSY only blocks under a discard (later); -EIO.
+ */
+int vdisk_reserve_fill_for(struct vdisk_pool *pool, struct vdisk *vd, unsigned int nr)
+{
+	struct vdisk_reserve *rsv = &vd->rsv;
+	bool room;
+	int r;
+
+	vdisk_md_lock(pool);
+	if (pool->mode == VDISK_MODE_RW && !pool->fast_closed && rsv->ring) {
+		refill_one(pool, vd);
+		if (READ_ONCE(rsv->nr)) {
+			r = 0;
+			goto out;
+		}
+	}
+	if (pool->mode >= VDISK_MODE_RO || !rsv->ring) {
+		r = -EIO;
+		goto out;
+	}
+	/* The inserts these blocks will need count like the reserves' (room_for()). */
+	pool->fast_blocks += nr;
+	room = vdisk_pool_metadata_room(pool, 1, false);
+	pool->fast_blocks -= nr;
+	if (!room) {
+		r = -EDQUOT;
+		goto out;
+	}
+	r = ring_fill(pool, vd, nr);
+	if (r == -ENOSPC && pool->fast_blocks)
+		r = -EAGAIN;
+	vdisk_pool_check_low_water(pool);
+out:
+	up_write(&pool->md_lock);
+	return r;
+}
+
+bool vdisk_reserve_slow_waiting(struct vdisk *vd)
+{
+	return READ_ONCE(vd->rsv.slow_waiting);
 }
 
 void vdisk_reserve_refill(struct vdisk_pool *pool)

@@ -245,6 +245,7 @@ struct vdisk_pool {
 	bool refill_wanted;		/* a reserve asked to be topped up */
 	struct bio_list fast_held;	/* slow writes waiting for a vdisk's fast writes */
 	struct bio_set bs;		/* copy/merge bios */
+	struct bio_set split_bs;	/* pieces of a whole write (dm-vdisk-fast-write.c) */
 	mempool_t prov_pool;		/* struct vdisk_prov with a block's pages */
 	mempool_t page_pool;		/* merge pages */
 };
@@ -345,6 +346,7 @@ struct vdisk_bio {
 	bool holds_cell;		/* the worker's cell for vblock */
 	bool commit_before_endio;	/* FUA: complete after a commit */
 	bool slow_counted;		/* counted in vd->rsv.slow_writes */
+	bool whole;			/* untrimmed whole-block write: vdisk_fast_write_whole() */
 	struct vdisk_fast_write *fast;	/* a fast-path write in flight */
 	sector_t vsector;		/* sector inside the vdisk */
 	u64 vblock;
@@ -455,6 +457,10 @@ void vdisk_reserve_slow_done(struct vdisk *vd, struct bio *bio);
 bool vdisk_reserve_slow_may_start(struct vdisk *vd);
 /* Worker, md_lock held exclusive: top up the reserves that asked for it. */
 void vdisk_reserve_refill(struct vdisk_pool *pool);
+/* Worker: give @vd's empty reserve blocks for a write of @nr blocks now. */
+int vdisk_reserve_fill_for(struct vdisk_pool *pool, struct vdisk *vd, unsigned int nr);
+/* Worker: would vdisk_reserve_take() from the worker refuse @vd for a slow write? */
+bool vdisk_reserve_slow_waiting(struct vdisk *vd);
 /* Commit, md_lock held exclusive, right after it: refill the ones in use. */
 void vdisk_reserve_refill_after_commit(struct vdisk_pool *pool);
 /* Worker: close every reserve (a commit is wanted) / open them after it. */
@@ -475,6 +481,13 @@ void vdisk_fast_write_exit(void);
 int vdisk_fast_write_map(struct vdisk *vd, struct bio *bio);
 /* Worker: send a deferred whole-block write down the fast path; true if it did. */
 bool vdisk_fast_write_from_worker(struct vdisk_pool *pool, struct bio *bio);
+/*
+ * Worker: send a write map() left whole (vb->whole) down the fast path in
+ * runs: 0 sent, -EBUSY try again later (pool->fast_held), -ENOSPC no data
+ * space, -EDQUOT no metadata space, -EIO metadata error: the rest of the
+ * bio is still the caller's.
+ */
+int vdisk_fast_write_whole(struct vdisk_pool *pool, struct bio *bio);
 int vdisk_fast_write_end_io(struct vdisk *vd, struct bio *bio, blk_status_t *error);
 void vdisk_fast_write_insert_waker(struct work_struct *ws);
 bool vdisk_fast_write_inserts_due(struct vdisk_pool *pool);
