@@ -29,10 +29,11 @@
  *    the commit, like every freed block).  Reserves reopen after it.
  *  - Space accounting stays exact: a block in a reserve is counted in
  *    pool->reserved_blocks and reported free (vdisk_pool_get_usage());
- *    taken by map() it is in use.  Reserves are only filled while the
- *    pool has plenty of free data and metadata space, so a nearly full
- *    pool allocates block by block in the worker, which applies the
- *    low-water mark and the out-of-space policy exactly.
+ *    taken by map() it is in use.  Reserves are only refilled while the
+ *    pool has plenty of free data and metadata space; on a nearly full
+ *    pool the worker allocates what each write needs when it needs it
+ *    (one block, or a whole write's run: vdisk_reserve_fill_for()), which
+ *    applies the low-water mark and the out-of-space policy exactly.
  *  - Writes of one vdisk never take both paths at once: while a write of
  *    the vdisk is in the worker (rsv.slow_writes), map() takes no block,
  *    and the worker starts such a write only once the vdisk has no
@@ -291,6 +292,7 @@ static void refill_one(struct vdisk_pool *pool, struct vdisk *vd)
 int vdisk_reserve_fill_for(struct vdisk_pool *pool, struct vdisk *vd, unsigned int nr)
 {
 	struct vdisk_reserve *rsv = &vd->rsv;
+	u64 before, added;
 	bool room;
 	int r;
 
@@ -314,10 +316,18 @@ int vdisk_reserve_fill_for(struct vdisk_pool *pool, struct vdisk *vd, unsigned i
 		r = -EDQUOT;
 		goto out;
 	}
+	before = pool->fast_blocks;
 	r = ring_fill(pool, vd, nr);
 	if (r == -ENOSPC && pool->fast_blocks)
 		r = -EAGAIN;
+	/*
+	 * The write takes these blocks at once: the low-water mark counts them
+	 * used already (md_lock keeps the count from anyone who reads it).
+	 */
+	added = pool->fast_blocks - before;
+	atomic_long_sub(added, &pool->reserved_blocks);
 	vdisk_pool_check_low_water(pool);
+	atomic_long_add(added, &pool->reserved_blocks);
 out:
 	up_write(&pool->md_lock);
 	return r;
