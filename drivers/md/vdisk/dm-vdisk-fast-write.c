@@ -62,8 +62,10 @@ struct vdisk_fast_write {
  * Completed writes are inserted once VDISK_FAST_BATCH blocks of them queued
  * up (counted in blocks, so that one pass of 1 MiB writes is not 64 times
  * longer than one of 4 KiB writes, while map() waits for the refill that
- * comes after it), or
- * VDISK_FAST_BATCH_DELAY after the first, or as soon as anything takes
+ * comes after it), or at once if one of them holds its bio until the
+ * insert (the mapping cache had no room for it: its bio, or the whole
+ * write a piece belongs to, whose last run counts as in flight until then,
+ * waits), or VDISK_FAST_BATCH_DELAY after the first, or as soon as anything takes
  * md_lock through vdisk_md_lock() (a commit, a lookup in the worker, a
  * message), whichever comes first: one pass and one md_lock hold serve many
  * writes, and nothing that reads the B+tree can miss one.
@@ -78,7 +80,7 @@ bool vdisk_fast_write_inserts_due(struct vdisk_pool *pool)
 {
 	unsigned int n = READ_ONCE(pool->nr_fast_done);
 
-	return n >= VDISK_FAST_BATCH ||
+	return n >= VDISK_FAST_BATCH || READ_ONCE(pool->fast_done_held) ||
 	       (n && time_after_eq(jiffies, READ_ONCE(pool->fast_done_since) +
 				   VDISK_FAST_BATCH_DELAY));
 }
@@ -165,6 +167,7 @@ static bool fast_write_done(struct vdisk_fast_write *fw, struct bio *hold, blk_s
 	} else if (!status && hold && vdisk_cache_publish(vd, vblock, fw->block, nr)) {
 		fw->bio = hold;
 		held = true;
+		pool->fast_done_held = true;
 	}
 	first = list_empty(&pool->fast_done);
 	if (first)
@@ -280,7 +283,10 @@ static void fast_piece_end_io(struct bio *piece)
  * returns.  The bio stays a slow write (map() takes nothing for its vdisk)
  * until its last run goes down; if it returns early, the part not sent
  * yet (vb->vblock on) is the caller's to hold or fail, and the pieces sent
- * complete into it.
+ * complete into it.  The bio's status is the first error of any piece, or
+ * of its own run: the last run's blocks are then given back with it too
+ * (the write failed; what its pieces wrote may be mapped, as after any
+ * failed write).
  */
 int vdisk_fast_write_whole(struct vdisk_pool *pool, struct bio *bio)
 {
@@ -304,7 +310,13 @@ int vdisk_fast_write_whole(struct vdisk_pool *pool, struct bio *bio)
 			fw = kmem_cache_alloc(vdisk_fast_write_cache, GFP_NOIO | __GFP_NOWARN);
 		if (!fw)
 			return -EBUSY;
-		if (vdisk_reserve_take(vd, left, true, &block, &nr, &gen)) {
+		/*
+		 * An empty ring is filled here, not asked for: a failed take
+		 * wakes the worker for a refill, and a write that waits for a
+		 * discard to finish (-EBUSY) would spin the worker until then.
+		 */
+		if (!READ_ONCE(vd->rsv.nr) ||
+		    vdisk_reserve_take(vd, left, true, &block, &nr, &gen)) {
 			if (filled) {
 				r = -EBUSY;
 				break;
@@ -335,14 +347,8 @@ int vdisk_fast_write_whole(struct vdisk_pool *pool, struct bio *bio)
 			dm_submit_bio_remap(bio, NULL);
 			return 0;
 		}
+		/* Cannot fail: GFP_NOIO from a mempool, and nr < left. */
 		piece = bio_split(bio, nr << pool->block_shift, GFP_NOIO, &pool->split_bs);
-		if (WARN_ON_ONCE(!piece)) {
-			blk_status_t status = BLK_STS_RESOURCE;
-
-			/* Queued as failed: the insert gives its blocks back. */
-			fast_write_done(fw, NULL, &status);
-			return -EBUSY;
-		}
 		fw->parent = bio;
 		bio_inc_remaining(bio);
 		bio_set_dev(piece, pool->data_bdev);
@@ -464,6 +470,7 @@ void vdisk_fast_write_insert_all(struct vdisk_pool *pool)
 	spin_lock_irqsave(&pool->lock, flags);
 	list_splice_init(&pool->fast_done, &list);
 	pool->nr_fast_done = 0;
+	pool->fast_done_held = false;
 	spin_unlock_irqrestore(&pool->lock, flags);
 	if (list_empty(&list))
 		return;

@@ -7,7 +7,9 @@
  * contiguous on the data device, or of holes, as one bio), writes to runs
  * of blocks the mapping cache marks exclusive, and writes of whole blocks
  * with new blocks from the vdisk's reserve (dm-vdisk-fast-write.c), and
- * hands everything else, trimmed to one block, to the pool's worker:
+ * hands everything else to the pool's worker, trimmed to one block (a
+ * write of two or more whole blocks whole, to be sent down in runs of
+ * reserve blocks from there: vdisk_fast_write_whole()):
  *
  *   read, not cached        look up (md_lock shared), fill the cache, issue
  *   write, not exclusive    take the block's cell, allocate a new block,
@@ -272,7 +274,8 @@ static int map_write(struct vdisk *vd, struct bio *bio)
  * resubmits the rest), so everything after map() (cells, the worker's
  * reads and writes, copy-on-write merges, the no-space queue, FUA and
  * flush waiters) still sees at most one block; a whole-block write in the
- * worker (vb->whole) only ever goes down the fast path or waits whole.
+ * worker (vb->whole) only goes down the fast path in runs, waits (whole or
+ * its part not sent yet), or fails.
  * Not trimmed: PREFLUSH bios (dm_accept_partial_bio() forbids them; dm core
  * sends them empty and the data after the flush as a separate bio),
  * discards and write-zeroes (dm core never split those at max_io_len: they
@@ -957,7 +960,10 @@ static void process_whole_write(struct vdisk_pool *pool, struct bio *bio)
 	case 0:
 		return;
 	case -EBUSY:
-		/* A cell or a slow write of its vdisk is in the way: next pass. */
+		/*
+		 * Next pass: a cell or a slow write of its vdisk is in the way,
+		 * the only free blocks are still being discarded, or memory.
+		 */
 		bio_list_add(&pool->fast_held, bio);
 		return;
 	case -EAGAIN:
@@ -1469,7 +1475,7 @@ void vdisk_pool_do_work(struct work_struct *ws)
 	/*
 	 * Reserves are topped up, then completed fast-path writes go into the
 	 * B+tree.  The refill first: map() may be sending writes to this
-	 * worker block by block until it comes, and allocating needs nothing
+	 * worker until it comes, and allocating needs nothing
 	 * from the queued inserts (their blocks are allocated already and the
 	 * blocks their inserts free are allocatable only after the commit).
 	 */

@@ -13,7 +13,8 @@
  * Sizing (rsv->want, the refill target): VDISK_RESERVE_START at first,
  * doubled when a refill is asked before the last one ran out, never under
  * twice the largest write seen (rsv->demand: a 1 MiB write needs 256
- * blocks at once, or it goes to the worker block by block), and shrunk at
+ * blocks at once, or it goes to the worker, to be sent down from there in
+ * runs: vdisk_fast_write_whole()), and shrunk at
  * a commit that gives most of it back: to twice what the transaction took,
  * or by half if it took nothing.
  * Every block refilled and given back unused costs two reference-count
@@ -298,6 +299,10 @@ int vdisk_reserve_fill_for(struct vdisk_pool *pool, struct vdisk *vd, unsigned i
 
 	vdisk_md_lock(pool);
 	if (pool->mode == VDISK_MODE_RW && !pool->fast_closed && rsv->ring) {
+		/* Sized for this write, as vdisk_reserve_take() would have. */
+		spin_lock_irq(&rsv->lock);
+		rsv->demand = max(rsv->demand, min_t(unsigned int, nr, VDISK_RESERVE_MAX / 4));
+		spin_unlock_irq(&rsv->lock);
 		refill_one(pool, vd);
 		if (READ_ONCE(rsv->nr)) {
 			r = 0;
@@ -318,13 +323,15 @@ int vdisk_reserve_fill_for(struct vdisk_pool *pool, struct vdisk *vd, unsigned i
 	}
 	before = pool->fast_blocks;
 	r = ring_fill(pool, vd, nr);
+	if (r == -EIO)
+		goto out;	/* the rollback dropped every reserve */
 	if (r == -ENOSPC && pool->fast_blocks)
 		r = -EAGAIN;
 	/*
 	 * The write takes these blocks at once: the low-water mark counts them
 	 * used already (md_lock keeps the count from anyone who reads it).
 	 */
-	added = pool->fast_blocks - before;
+	added = r ? 0 : pool->fast_blocks - before;
 	atomic_long_sub(added, &pool->reserved_blocks);
 	vdisk_pool_check_low_water(pool);
 	atomic_long_add(added, &pool->reserved_blocks);

@@ -234,6 +234,7 @@ struct vdisk_pool {
 	 */
 	struct list_head fast_done;	/* completed fast writes to insert */
 	unsigned int nr_fast_done;	/* blocks of the writes on fast_done */
+	bool fast_done_held;		/* one of them holds its bio: insert now */
 	unsigned long fast_done_since;	/* jiffies: the oldest of fast_done */
 	struct delayed_work insert_waker;	/* inserts a small batch after a while */
 	unsigned int fast_gen;		/* bumped when a rollback drops the reserves */
@@ -483,9 +484,9 @@ int vdisk_fast_write_map(struct vdisk *vd, struct bio *bio);
 bool vdisk_fast_write_from_worker(struct vdisk_pool *pool, struct bio *bio);
 /*
  * Worker: send a write map() left whole (vb->whole) down the fast path in
- * runs: 0 sent, -EBUSY try again later (pool->fast_held), -ENOSPC no data
- * space, -EDQUOT no metadata space, -EIO metadata error: the rest of the
- * bio is still the caller's.
+ * runs: 0 sent, -EBUSY try again later (pool->fast_held), -EAGAIN after
+ * the next commit, -ENOSPC no data space, -EDQUOT no metadata space, -EIO
+ * metadata error: the part not sent yet is still the caller's.
  */
 int vdisk_fast_write_whole(struct vdisk_pool *pool, struct bio *bio);
 int vdisk_fast_write_end_io(struct vdisk *vd, struct bio *bio, blk_status_t *error);
