@@ -25,7 +25,7 @@
 #     used, and everything written before reads back.
 #
 # vdisk-timeout: 300
-# vdisk-cost: 22 91
+# vdisk-cost: 31 101
 # vdisk-smp: 2
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
