@@ -105,6 +105,22 @@ void vdisk_fast_write_exit(void)
 	kmem_cache_destroy(vdisk_fast_write_cache);
 }
 
+/* @fw writes blocks @block.. (@nr, taken at @gen) for @vd's blocks @vblock.. */
+static void fast_write_init(struct vdisk_fast_write *fw, struct vdisk *vd, u64 vblock,
+			    vd_blk_t block, unsigned int nr, unsigned int gen)
+{
+	fw->vd = vd;
+	fw->vblock = vblock;
+	fw->block = block;
+	fw->nr = nr;
+	fw->gen = gen;
+	fw->status = BLK_STS_OK;
+	fw->stale = false;
+	fw->bio = NULL;
+	fw->parent = NULL;
+	this_cpu_inc(vd->stats->fast_writes);
+}
+
 static int fast_write_map(struct vdisk *vd, struct bio *bio, bool from_worker)
 {
 	struct vdisk_pool *pool = vd->pool;
@@ -124,17 +140,8 @@ static int fast_write_map(struct vdisk *vd, struct bio *bio, bool from_worker)
 		kmem_cache_free(vdisk_fast_write_cache, fw);
 		return -EAGAIN;
 	}
-	fw->vd = vd;
-	fw->vblock = vb->vblock;
-	fw->block = block;
-	fw->nr = nr;
-	fw->gen = gen;
-	fw->status = BLK_STS_OK;
-	fw->stale = false;
-	fw->bio = NULL;
-	fw->parent = NULL;
+	fast_write_init(fw, vd, vb->vblock, block, nr, gen);
 	vb->fast = fw;
-	this_cpu_inc(vd->stats->fast_writes);
 	if ((sector_t)nr << pool->block_shift < bio_sectors(bio))
 		dm_accept_partial_bio(bio, nr << pool->block_shift);
 	bio_set_dev(bio, pool->data_bdev);
@@ -328,16 +335,7 @@ int vdisk_fast_write_whole(struct vdisk_pool *pool, struct bio *bio)
 			continue;
 		}
 		filled = false;
-		fw->vd = vd;
-		fw->vblock = vb->vblock;
-		fw->block = block;
-		fw->nr = nr;
-		fw->gen = gen;
-		fw->status = BLK_STS_OK;
-		fw->stale = false;
-		fw->bio = NULL;
-		fw->parent = NULL;
-		this_cpu_inc(vd->stats->fast_writes);
+		fast_write_init(fw, vd, vb->vblock, block, nr, gen);
 		if (nr == left) {
 			/* The last run: the bio itself, completing like any fast write. */
 			vdisk_reserve_slow_done(vd, bio);
