@@ -89,6 +89,7 @@ fast_sync() {
 	[ "$_n" -ge 16 ] || { echo "only $_n of 32 sync writes were fast"; return 1; }
 }
 tap_check "most of them took the fast path" fast_sync
+tap_diag "fast sync writes: $(( $(vdisk_field f1 fast_writes) - fast0 )) of 32"
 tap_check "and read back" cmp -n 131072 "$T/src" $V1 0 $((7680 * 4096))
 
 # Whole writes sent down from the worker: while 512-byte and FUA writes (the

@@ -102,6 +102,9 @@ int vdisk_reserve_take(struct vdisk *vd, unsigned int max, bool from_worker, vd_
 		atomic_long_sub(n, &pool->reserved_blocks);
 		/* Under the lock: see vdisk_reserve_drop_all(). */
 		*gen = READ_ONCE(pool->fast_gen);
+	} else if (!rsv->nr) {
+		/* Wanted and empty: refilled after the next commit too. */
+		rsv->missed = true;
 	}
 	/*
 	 * Low: under half the target, or too little for two more of the
@@ -367,7 +370,10 @@ void vdisk_reserve_refill(struct vdisk_pool *pool)
  * so that their next write after a flush, the common case of a sync-write
  * workload, takes the fast path instead of waiting for a refill.  Called
  * after the commit published its freed blocks for discard, so that none of
- * those is taken (refill_one() skips them).  A reserve that was not used
+ * those is taken (refill_one() skips them).  A reserve a write found
+ * empty counts as used: otherwise a sync-write workload whose write once
+ * missed it (it went through the worker, taking nothing) found it empty
+ * after every commit from then on.  A reserve that was not used
  * since the previous commit stays empty: an idle pool settles clean after
  * one more commit.
  */
@@ -385,8 +391,9 @@ void vdisk_reserve_refill_after_commit(struct vdisk_pool *pool)
 		if (!rsv->ring)
 			continue;
 		spin_lock_irq(&rsv->lock);
-		used = rsv->taken;
+		used = rsv->taken || rsv->missed;
 		rsv->taken = 0;
+		rsv->missed = false;
 		spin_unlock_irq(&rsv->lock);
 		if (used)
 			refill_one(pool, vd);

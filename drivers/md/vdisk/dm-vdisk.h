@@ -128,6 +128,7 @@ struct vdisk_reserve {
 	unsigned int slow_writes;	/* writes handed to the worker, not completed */
 	bool slow_waiting;		/* a slow write waits for inflight == 0 */
 	unsigned int taken;		/* blocks taken since the last commit's refill */
+	bool missed;			/* a write found it empty since then */
 };
 
 struct vdisk_pool {
