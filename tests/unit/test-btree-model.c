@@ -227,6 +227,79 @@ static int op_insert(int seq)
 	return 0;
 }
 
+/*
+ * A sorted batch through vd_btree_insert_sorted (or one descent of
+ * vd_btree_insert_many): a dense run, or keys with random gaps that hit
+ * existing keys (overwrites) and new ones alike.  Now and then the batch is
+ * put out of order first: that must be refused with nothing changed.
+ */
+#define BATCH_MAX 600
+
+static int op_insert_many(void)
+{
+	static u64 keys[BATCH_MAX], vals[BATCH_MAX];
+	static __le64 lvals[BATCH_MAX];
+	static u8 inserted[BATCH_MAX];
+	int ti = pick_live(), r;
+	unsigned int n, i, gap;
+	struct mtree *t;
+	struct vd_ref before;
+	size_t pos;
+	u32 done;
+	u64 k;
+
+	if (ti < 0)
+		return 0;
+	t = &M.t[ti];
+	n = 1 + (unsigned int)rnd_below(BATCH_MAX);
+	gap = rnd_below(3) ? 1 : 1 + (unsigned int)rnd_below(40);
+	k = rnd_below(KEYSPACE);
+	for (i = 0; i < n; i++, k += 1 + rnd_below(gap))
+		keys[i] = k;
+	if (n > 1 && !rnd_below(20)) {
+		u64 tmp = keys[0];
+		unsigned int j = 1 + (unsigned int)rnd_below(n - 1);
+
+		keys[0] = keys[j];
+		keys[j] = tmp;
+		before = t->root;
+		r = vd_btree_insert_sorted(&INFO, t->root, keys, lvals, n, &t->root, inserted);
+		if (r != -EINVAL)
+			FAIL("unsorted batch of %u: %d, not -EINVAL", n, r);
+		if (memcmp(&before, &t->root, sizeof(before)))
+			FAIL("unsorted batch changed the root");
+		return compare_tree(t);
+	}
+	for (i = 0; i < n; i++) {
+		if (new_value(&vals[i]))
+			return -1;
+		lvals[i] = cpu_to_le64(vals[i]);
+	}
+	if (rnd_below(4)) {
+		r = vd_btree_insert_sorted(&INFO, t->root, keys, lvals, n, &t->root, inserted);
+		done = n;
+	} else {
+		r = vd_btree_insert_many(&INFO, t->root, keys, lvals, n, &t->root, &done,
+					 inserted);
+		if (!r && (done < 1 || done > n))
+			FAIL("insert_many of %u stored %u", n, done);
+		/* The references of the values not stored go back. */
+		for (i = done; i < n && !r; i++)
+			r = vd_sm_dec(F.dsm, VD_MAP_BLOCK(vals[i]));
+	}
+	if (r)
+		FAIL("insert batch of %u at %llu: %d", n, (unsigned long long)keys[0], r);
+	for (i = 0; i < done; i++) {
+		int existed = m_find(t, keys[i], &pos);
+
+		if (inserted[i] == existed)
+			FAIL("batch key %llu: inserted=%d but model existed=%d",
+			     (unsigned long long)keys[i], inserted[i], existed);
+		m_set(t, keys[i], vals[i]);
+	}
+	return 0;
+}
+
 /* Insert a value that shares a data block already referenced elsewhere. */
 static u64 hot;
 
@@ -573,8 +646,10 @@ static int one_op(void)
 	if (getenv("VD_MODEL_TRACE"))
 		printf("# op %lu w %u\n", op_nr, w);
 
-	if (w < 300)
+	if (w < 260)
 		return op_insert(0);
+	if (w < 300)
+		return op_insert_many();
 	if (w < 320)
 		return op_insert(1);
 	if (w < 380)

@@ -332,6 +332,90 @@ static int t_edges(void)
 	return 0;
 }
 
+/*
+ * Batch inserts: one descent fills the leaf of the first key (an empty root
+ * leaf takes as many keys as it holds), a sequential fill in batches leaves
+ * the same full leaves as key-by-key appends, a batch of overwrites reports
+ * no new key and drops every old value's reference, and a batch that is not
+ * strictly increasing is refused with nothing changed.
+ */
+static int t_batch(void)
+{
+	const u32 n = 100000, batch = 32;
+	static u64 keys[600];
+	static __le64 vals[600];
+	static u8 inserted[600];
+	struct vd_btree_info info;
+	struct shape s = { 0 };
+	struct vd_ref root, before;
+	struct pfx f;
+	vd_blk_t d;
+	u64 dec0;
+	u32 i, j, done;
+	__le64 v;
+
+	CHECK_R(pfx_format(&f, vd_dev_create_mem(8192, NULL), 2 * n + 1200, 1024));
+	info_init(&info, &f);
+	CHECK_R(vd_btree_empty(&info, &root));
+	for (i = 0; i < 600; i++) {
+		CHECK_R(vd_sm_new_block(f.dsm, &d));
+		keys[i] = 1000 + 3 * i;
+		vals[i] = cpu_to_le64(VD_MAP_PACK(d, 0, 0));
+	}
+	CHECK_R(vd_btree_insert_many(&info, root, keys, vals, 600, &root, &done, inserted));
+	CHECK_R(vd_btree_walk(&info, root, shape_fn, &s));
+	CHECK(s.leaves == 1 && done == s.leaf_capacity && s.entries == done);
+	CHECK_R(vd_btree_insert_sorted(&info, root, keys + done, vals + done, 600 - done, &root,
+				       inserted + done));
+	for (i = 0; i < 600; i++) {
+		CHECK(inserted[i] == 1);
+		CHECK_R(vd_btree_lookup(&info, root, keys[i], &v));
+		CHECK(v == vals[i]);
+		CHECK(vd_btree_lookup(&info, root, keys[i] + 1, &v) == -ENODATA);
+	}
+
+	/* Overwrite all 600 plus new keys between them, in one sorted batch. */
+	for (i = 0; i < 600; i++) {
+		CHECK_R(vd_sm_new_block(f.dsm, &d));
+		keys[i] = 1000 + (i / 2) * 3 + (i % 2);	/* k, k+1 for every old k */
+		vals[i] = cpu_to_le64(VD_MAP_PACK(d, 0, 0));
+	}
+	dec0 = CV.nr_dec;
+	CHECK_R(vd_btree_insert_sorted(&info, root, keys, vals, 600, &root, inserted));
+	for (i = 0; i < 600; i++)
+		CHECK(inserted[i] == (i % 2));
+	CHECK(CV.nr_dec - dec0 == 300);
+
+	/* Out of order, or a key twice: -EINVAL, the tree is untouched. */
+	before = root;
+	keys[5] = keys[4];
+	CHECK(vd_btree_insert_sorted(&info, root, keys, vals, 600, &root, inserted) == -EINVAL);
+	CHECK(vd_btree_insert_many(&info, root, keys, vals, 0, &root, &done, NULL) == -EINVAL);
+	CHECK(!memcmp(&before, &root, sizeof(root)));
+	CHECK_R(vd_btree_count(&info, root, &dec0));
+	CHECK(dec0 == 900);
+	CHECK_R(vd_btree_del(&info, root));
+
+	/* Sequential fill in batches of 32: leaves as full as appends leave them. */
+	CHECK_R(vd_btree_empty(&info, &root));
+	for (i = 0; i < n; i += batch) {
+		for (j = 0; j < batch; j++) {
+			CHECK_R(vd_sm_new_block(f.dsm, &d));
+			keys[j] = i + j;
+			vals[j] = cpu_to_le64(VD_MAP_PACK(d, 0, 0));
+		}
+		CHECK_R(vd_btree_insert_sorted(&info, root, keys, vals, batch, &root, NULL));
+	}
+	memset(&s, 0, sizeof(s));
+	CHECK_R(vd_btree_walk(&info, root, shape_fn, &s));
+	printf("# batched sequential fill of %u: %llu leaves %.1f%% full, depth %u\n", n,
+	       (unsigned long long)s.leaves, 100.0 * s.entries / s.leaf_capacity, s.depth);
+	CHECK(s.entries == n && s.entries * 100 >= s.leaf_capacity * 98);
+	CHECK_R(pfx_commit(&f));
+	pfx_destroy(&f);
+	return 0;
+}
+
 static int iter_nop(void *context, u64 key, const void *value)
 {
 	return 0;
@@ -408,12 +492,13 @@ static int t_corrupt(void)
 
 int main(void)
 {
-	tap_plan(7);
+	tap_plan(8);
 	tap_ok(!t_fill(0), "sequential fill: leaves >= 98%% full, metadata < 0.5%% of data");
 	tap_ok(!t_fill(1), "random fill: leaves >= 50%% full");
 	tap_ok(!t_clone(), "clone is O(1); first overwrite copies only the root-to-leaf path");
 	tap_ok(!t_range_shared(), "range removal drops shared subtrees without visiting them");
 	tap_ok(!t_del_step(), "incremental deletion: bounded steps, audits clean between commits");
+	tap_ok(!t_batch(), "batch inserts: one descent per leaf, overwrites, refusals, full leaves");
 	tap_ok(!t_edges(), "empty tree, extreme keys, wrong value size");
 	tap_ok(!t_corrupt(), "corrupt nodes (bad checksum, keys out of order, child in the wrong place): -EILSEQ, never a wrong answer");
 	return tap_done();

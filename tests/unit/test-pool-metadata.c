@@ -228,6 +228,78 @@ static int t_reserve_batch_insert(void)
 	return 0;
 }
 
+/*
+ * vd_pool_insert_run, the batch insert of the fast write path: a run of
+ * vblocks onto a run of data blocks, overwrites reported per block, bad
+ * arguments refused before anything changes.
+ */
+static int t_insert_run(void)
+{
+	struct vd_pool_vdisk_info d0, d1;
+	struct vd_pool_usage u0, u1;
+	vd_blk_t got[256], first = 0, pb;
+	unsigned int i, n = 0, start = 0;
+	u32 mask;
+	u64 m;
+
+	CHECK_R(vd_pool_create_vdisk(P.pmd, 31, 1 << 20));	/* 131072 blocks */
+	for (i = 0; i < 8; i++)		/* keys 0, 4, ..., 28 already mapped */
+		CHECK_R(vd_pool_insert_new(P.pmd, 31, i * 4, &pb));
+	CHECK_R(vd_pool_commit(P.pmd));
+	CHECK_R(vd_pool_get_usage(P.pmd, &u0));
+	/* Forty consecutive free data blocks; the others go back unused. */
+	for (i = 0; i < 256 && n < 40; i++) {
+		CHECK_R(vd_pool_alloc_data_block(P.pmd, &got[i]));
+		if (n && got[i] == first + n) {
+			n++;
+		} else {
+			first = got[i];
+			start = i;
+			n = 1;
+		}
+	}
+	CHECK(n == 40);
+	for (i = 0; i < start; i++)
+		CHECK_R(vd_pool_release_unused_data_block(P.pmd, got[i]));
+
+	CHECK_R(vd_pool_get_details(P.pmd, 31, &d0));
+	CHECK(vd_pool_insert_run(P.pmd, 31, 0, first, 0, &mask) == -EINVAL);
+	CHECK(vd_pool_insert_run(P.pmd, 31, 0, first, VD_POOL_INSERT_RUN_MAX + 1, &mask) ==
+	      -EINVAL);
+	kshim_verbose = -1;
+	CHECK(vd_pool_insert_run(P.pmd, 31, 131072 - 4, first, 8, &mask) == -EINVAL);
+	CHECK(vd_pool_insert_run(P.pmd, 31, 100, 1ULL << 40, 8, &mask) == -EILSEQ);
+	kshim_verbose = 0;
+	CHECK(vd_pool_insert_run(P.pmd, 32, 0, first, 8, &mask) == -ENOENT);
+	CHECK_R(vd_pool_get_details(P.pmd, 31, &d1));
+	CHECK(d1.mapped_blocks == d0.mapped_blocks);
+	CHECK(vd_pool_lookup(P.pmd, 31, 100, &m) == -ENODATA);
+	CHECK(vd_pool_lookup(P.pmd, 31, 131071, &m) == -ENODATA);
+
+	vd_pool_set_data_freed_fn(P.pmd, freed_fn, NULL);
+	nr_freed = 0;
+	CHECK_R(vd_pool_insert_run(P.pmd, 31, 0, first, 32, &mask));
+	CHECK(mask == 0xeeeeeeeeu);	/* every fourth key was mapped: overwritten */
+	CHECK_R(vd_pool_insert_run(P.pmd, 31, 32, first + 32, 8, &mask));
+	CHECK(mask == 0xffu);
+	CHECK(nr_freed == 8);
+	vd_pool_set_data_freed_fn(P.pmd, NULL, NULL);
+	CHECK_R(vd_pool_get_details(P.pmd, 31, &d1));
+	CHECK(d1.mapped_blocks == 40);
+	for (i = 0; i < 40; i++) {
+		CHECK_R(vd_pool_lookup(P.pmd, 31, i, &m));
+		CHECK(VD_MAP_BLOCK(m) == first + i);
+	}
+	CHECK(vd_pool_lookup(P.pmd, 31, 40, &m) == -ENODATA);
+	CHECK_R(vd_pool_commit(P.pmd));
+	CHECK_R(expect_clean());
+	CHECK_R(vd_pool_get_usage(P.pmd, &u1));
+	CHECK(u1.nr_free_data_blocks == u0.nr_free_data_blocks - 32);
+	CHECK_R(vd_pool_delete_vdisk(P.pmd, 31));
+	CHECK_R(vd_pool_commit(P.pmd));
+	return 0;
+}
+
 static int t_group_snapshot(void)
 {
 	struct vd_pool_snap_pair ok[2] = { { 11, 10 }, { 12, 10 } };
@@ -951,7 +1023,7 @@ int main(int argc, char **argv)
 	if (argc > 1)
 		nr_fill = strtoull(argv[1], NULL, 0);
 	kshim_verbose = -1;	/* refused operations log errors on purpose */
-	tap_plan(20);
+	tap_plan(21);
 	tap_ok(!t_format_open(), "format: empty pool, usage numbers, checks clean");
 	tap_ok(!t_format_interrupted(),
 	       "format cut before its first commit: recognised as interrupted, formats again");
@@ -960,6 +1032,8 @@ int main(int argc, char **argv)
 	       "snapshot shares blocks, discard frees only unshared, delete O(1) + bounded reclaim");
 	tap_ok(!t_reserve_batch_insert(),
 	       "reserve, batched insert_ex, unused blocks given back unreported, exact counts, checks clean");
+	tap_ok(!t_insert_run(),
+	       "insert_run: a run of blocks in one batch, overwrites reported, bad arguments change nothing");
 	tap_ok(!t_group_snapshot(), "group snapshot: all or nothing, one instant");
 	tap_ok(!t_transaction_id_abort(), "set_transaction_id <cur> <new>, abort returns to the last commit");
 	tap_ok(!t_metadata_snap(), "metadata snapshot: reserve/release, checker reads the held image");

@@ -4,7 +4,9 @@
  * write / discard / lookup / reclaim / metadata-snapshot / abort / reopen /
  * set name / rename / remove name / user flags / next free id steps on many
  * vdisks, compared after each step with an in-memory model (vdisk -> vblock
- * -> content id, name, user flags; a snapshot copies the map, not the name).  The data
+ * -> content id, name, user flags; a snapshot copies the map, not the name).
+ * Writes go block by block or, as the kernel's fast path does, as runs of
+ * blocks taken first and inserted with vd_pool_insert_run.  The data
  * device is modelled by content[pblock]: a block freed while still
  * referenced, then reused, shows up as a wrong content on lookup.  The
  * checker runs after every commit and must be clean, and the sharing census
@@ -285,6 +287,46 @@ static int do_commit(void)
 	return verify_census();
 }
 
+/*
+ * Write [b, e) of vdisk @v as the kernel's fast path does: data blocks
+ * first, then each run of consecutive ones in one vd_pool_insert_run, whose
+ * report of unmapped blocks must match the model.  Out of space: the blocks
+ * taken go back unused and nothing is written.
+ */
+static int write_runs(unsigned int v, unsigned int b, unsigned int e)
+{
+	vd_blk_t blocks[8];
+	unsigned int j, k, nr = e - b, run;
+	u32 mask, expect;
+	int r = 0;
+
+	for (k = 0; k < nr; k++) {
+		r = vd_pool_alloc_data_block(P.pmd, &blocks[k]);
+		if (r)
+			break;
+	}
+	if (r == -ENOSPC) {
+		while (k--)
+			CHECK_R(vd_pool_release_unused_data_block(P.pmd, blocks[k]));
+		return 0;
+	}
+	CHECK_R(r);
+	for (k = 0; k < nr; k += run) {
+		for (run = 1; k + run < nr && blocks[k + run] == blocks[k] + run; run++)
+			;
+		CHECK_R(vd_pool_insert_run(P.pmd, v, b + k, blocks[k], run, &mask));
+		expect = 0;
+		for (j = 0; j < run; j++) {
+			expect |= cur.map[v][b + k + j] ? 0 : 1u << j;
+			CHECK(blocks[k + j] < NDATA);
+			content[blocks[k + j]] = next_content;
+			cur.map[v][b + k + j] = next_content++;
+		}
+		CHECK(mask == expect);
+	}
+	return 0;
+}
+
 static int step(unsigned long i)
 {
 	unsigned int v = pt_below(&seed, NV), o = pt_below(&seed, NV), b, e;
@@ -350,6 +392,8 @@ static int step(unsigned long i)
 			return 0;
 		b = pt_below(&seed, NB);
 		e = b + 1 + pt_below(&seed, 6);
+		if (pt_below(&seed, 2))
+			return write_runs(v, b, e < NB ? e : NB);
 		for (; b < e && b < NB; b++) {
 			r = vd_pool_insert_new(P.pmd, v, b, &pb);
 			if (r == -ENOSPC)

@@ -431,8 +431,8 @@ static void order_inserts(struct list_head *list)
 static int insert_one(struct vdisk_pool *pool, struct vdisk_fast_write *fw)
 {
 	struct vdisk *vd = fw->vd;
-	bool was_unmapped;
-	unsigned int i;
+	unsigned int i, j, n;
+	u32 was_unmapped;
 	int r = 0;
 
 	if (fw->status) {
@@ -441,15 +441,18 @@ static int insert_one(struct vdisk_pool *pool, struct vdisk_fast_write *fw)
 			r = vd_pool_release_data_block(pool->pmd, fw->block + i);
 		return r;
 	}
-	for (i = 0; i < fw->nr && !r; i++) {
-		r = vd_pool_insert_ex(pool->pmd, vd->id, fw->vblock + i,
-				      VD_MAP_PACK(fw->block + i, 0, 0), &was_unmapped);
+	for (i = 0; i < fw->nr && !r; i += n) {
+		n = min_t(unsigned int, fw->nr - i, VD_POOL_INSERT_RUN_MAX);
+		r = vd_pool_insert_run(pool->pmd, vd->id, fw->vblock + i, fw->block + i, n,
+				       &was_unmapped);
 		if (r)
 			break;
-		if (was_unmapped)
-			vdisk_census_new_mapping(vd, fw->vblock + i);
-		else
-			pool->share_gen++;	/* the old block may have been shared */
+		for (j = 0; j < n; j++) {
+			if (was_unmapped & (1u << j))
+				vdisk_census_new_mapping(vd, fw->vblock + i + j);
+			else
+				pool->share_gen++;	/* the old block may have been shared */
+		}
 	}
 	if (!r)
 		vdisk_cache_settle(vd, fw->vblock, fw->block, fw->nr);

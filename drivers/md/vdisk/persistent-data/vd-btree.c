@@ -468,13 +468,70 @@ static int grow_root(struct vd_btree_info *info, struct vd_block **child,
 	return r;
 }
 
-int vd_btree_insert(struct vd_btree_info *info, struct vd_ref root, u64 key,
-		    const void *value, struct vd_ref *new_root, int *inserted)
+/*
+ * Store keys[j] (strictly increasing from j = 0) in the write-locked leaf
+ * @n whose keys the tree bounds by @hi (inclusive), from @pos (the index of
+ * the last key <= keys[0], or -1) on; stops at the first key past @hi or
+ * when a new key no longer fits.  Returns how many were stored, or an error
+ * (from the value type's dec()) with *stored set.
+ */
+static int fill_leaf(struct vd_btree_info *info, struct vd_btree_node_header *n, int pos,
+		     u64 hi, const u64 *keys, const void *values, u32 nr, u8 *inserted,
+		     u32 *stored)
+{
+	const struct vd_btree_value_type *vt = &info->vt;
+	u32 j;
+	int r = 0;
+
+	for (j = 0; j < nr && !r; j++) {
+		const void *value = (const u8 *)values + (size_t)vt->size * j;
+		u64 key = keys[j];
+
+		if (key > hi)
+			break;
+		while (pos + 1 < (int)vd_node_nr(n) && vd_node_key(n, pos + 1) <= key)
+			pos++;
+		if (pos >= 0 && vd_node_key(n, pos) == key) {
+			/* Overwrite: drop the reference the old value held. */
+			if (vt->dec && !(vt->equal &&
+					 vt->equal(vt->context, vd_node_value(n, pos), value)))
+				r = vt->dec(vt->context, vd_node_value(n, pos));
+			else if (vt->dec)
+				r = vt->dec(vt->context, value);
+			memcpy(vd_node_value(n, pos), value, vt->size);
+			if (inserted)
+				inserted[j] = 0;
+			continue;
+		}
+		if (vd_node_nr(n) == vd_node_max(n))
+			break;
+		pos++;
+		vd_node_insert_at(n, (u32)pos, key, value);
+		if (inserted)
+			inserted[j] = 1;
+	}
+	*stored = j;
+	return r;
+}
+
+int vd_btree_insert_many(struct vd_btree_info *info, struct vd_ref root, const u64 *keys,
+			 const void *values, u32 nr, struct vd_ref *new_root, u32 *nr_done,
+			 u8 *inserted)
 {
 	struct vd_block *parent = NULL, *cur, *top;
 	struct vd_btree_node_header *n;
+	u64 key, hi = U64_MAX;
 	unsigned int depth;
+	u32 j;
 	int i, r;
+
+	*nr_done = 0;
+	if (!nr)
+		return -EINVAL;
+	for (j = 1; j < nr; j++)
+		if (keys[j] <= keys[j - 1])
+			return -EINVAL;
+	key = keys[0];
 
 	r = vd_btree_shadow_node(info, root, &cur);
 	if (r)
@@ -487,8 +544,11 @@ int vd_btree_insert(struct vd_btree_info *info, struct vd_ref root, u64 key,
 			goto out;
 		*new_root = vd_btree_ref(info, top);
 		parent = top;
+		n = vd_node(top);
+		hi = vd_node_child_hi(n, (u32)max(vd_node_lower_bound(n, key), 0), hi);
 	}
 
+	/* Down to the leaf of @key, making room on the way; @hi bounds it. */
 	for (depth = 0;; depth++) {
 		n = vd_node(cur);
 		i = vd_node_lower_bound(n, key);
@@ -516,29 +576,50 @@ int vd_btree_insert(struct vd_btree_info *info, struct vd_ref root, u64 key,
 			r = make_room(info, n, i, &cur, key);
 			if (r)
 				goto out;
+			/* A split or a rebalance moved the separators. */
+			i = max(vd_node_lower_bound(n, key), 0);
 		}
+		hi = vd_node_child_hi(n, (u32)i, hi);
 	}
 
-	if (i >= 0 && vd_node_key(n, i) == key) {
-		/* Overwrite: drop the reference the old value held. */
-		if (info->vt.dec && !(info->vt.equal &&
-				      info->vt.equal(info->vt.context, vd_node_value(n, i), value)))
-			r = info->vt.dec(info->vt.context, vd_node_value(n, i));
-		else if (info->vt.dec)
-			r = info->vt.dec(info->vt.context, value);
-		memcpy(vd_node_value(n, i), value, info->vt.size);
-		if (inserted)
-			*inserted = 0;
-	} else {
-		vd_node_insert_at(n, (u32)(i + 1), key, value);
-		if (inserted)
-			*inserted = 1;
-	}
+	r = fill_leaf(info, n, i, hi, keys, values, nr, inserted, nr_done);
 out:
 	if (cur)
 		vd_tm_unlock(info->tm, cur);
 	if (parent)
 		vd_tm_unlock(info->tm, parent);
+	return r;
+}
+
+int vd_btree_insert_sorted(struct vd_btree_info *info, struct vd_ref root, const u64 *keys,
+			   const void *values, u32 nr, struct vd_ref *new_root, u8 *inserted)
+{
+	u32 done = 0, n;
+	int r = 0;
+
+	*new_root = root;
+	while (done < nr) {
+		const void *rest = (const u8 *)values + (size_t)info->vt.size * done;
+
+		r = vd_btree_insert_many(info, *new_root, keys + done, rest, nr - done, new_root,
+					 &n, inserted ? inserted + done : NULL);
+		if (r)
+			break;
+		done += n;
+	}
+	return r;
+}
+
+int vd_btree_insert(struct vd_btree_info *info, struct vd_ref root, u64 key,
+		    const void *value, struct vd_ref *new_root, int *inserted)
+{
+	u8 new_key = 0;
+	u32 done;
+	int r;
+
+	r = vd_btree_insert_many(info, root, &key, value, 1, new_root, &done, &new_key);
+	if (inserted)
+		*inserted = new_key;
 	return r;
 }
 

@@ -61,6 +61,26 @@ int vd_btree_lookup_prev(struct vd_btree_info *info, struct vd_ref root, u64 key
 /* Insert or overwrite; *inserted (may be NULL) = 1 if the key was new. */
 int vd_btree_insert(struct vd_btree_info *info, struct vd_ref root, u64 key,
 		    const void *value, struct vd_ref *new_root, int *inserted);
+/*
+ * Insert or overwrite many keys with one descent per leaf: keys[0..nr)
+ * strictly increasing (-EINVAL otherwise, nothing changed), their values
+ * one after another in @values (vt.size bytes each).  Neighbouring keys
+ * then share one shadow of their leaf and of the path to it, which is what
+ * makes a batch of sorted inserts cheaper than one insert per key.
+ * inserted (may be NULL): inserted[j] = 1 if keys[j] was new, 0 if it was
+ * overwritten (dec() of the old value as in vd_btree_insert).
+ *
+ * vd_btree_insert_many() does one descent: it stores keys[0] and those that
+ * follow it in the same leaf and fit there, and sets *nr_done (>= 1 on
+ * success) to how many; vd_btree_insert_sorted() repeats it until all are
+ * stored.  On an error *new_root is still a valid tree holding some of the
+ * keys: the caller abandons the transaction, as after vd_btree_insert.
+ */
+int vd_btree_insert_many(struct vd_btree_info *info, struct vd_ref root, const u64 *keys,
+			 const void *values, u32 nr, struct vd_ref *new_root, u32 *nr_done,
+			 u8 *inserted);
+int vd_btree_insert_sorted(struct vd_btree_info *info, struct vd_ref root, const u64 *keys,
+			   const void *values, u32 nr, struct vd_ref *new_root, u8 *inserted);
 /* Remove one key (dec() its value); -ENODATA if absent. */
 int vd_btree_remove(struct vd_btree_info *info, struct vd_ref root, u64 key,
 		    struct vd_ref *new_root);

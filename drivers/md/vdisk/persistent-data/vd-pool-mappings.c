@@ -118,6 +118,55 @@ int vd_pool_insert_ex(struct vd_pool_metadata *pmd, u64 id, u64 vblock, u64 mapp
 	return 0;
 }
 
+int vd_pool_insert_run(struct vd_pool_metadata *pmd, u64 id, u64 vblock, vd_blk_t pblock,
+		       u32 nr, u32 *was_unmapped)
+{
+	u64 keys[VD_POOL_INSERT_RUN_MAX];
+	__le64 values[VD_POOL_INSERT_RUN_MAX];
+	u8 inserted[VD_POOL_INSERT_RUN_MAX];
+	struct vd_pool_vdisk *v;
+	struct vd_ref root;
+	u32 j, mask = 0;
+	int r = vd_pmd_check_writable(pmd);
+
+	if (r)
+		return r;
+	if (!nr || nr > VD_POOL_INSERT_RUN_MAX || vblock + nr < vblock ||
+	    pblock + nr > VD_MAP_BLOCK_MASK)
+		return -EINVAL;
+	r = check_mapping(pmd, id, vblock + nr - 1, VD_MAP_PACK(pblock + nr - 1, 0, 0));
+	if (r)
+		return r;	/* the last block is the highest: the run is in the pool */
+	r = vd_pmd_get_vdisk(pmd, id, &v);
+	if (r)
+		return r == -ENODATA ? -ENOENT : r;
+	if (vblock + nr > vd_pmd_size_blocks(pmd, v->info.size_sectors)) {
+		pr_err("vdisk %llu: blocks %llu..%llu reach beyond its size of %llu sectors\n",
+		       (unsigned long long)id, (unsigned long long)vblock,
+		       (unsigned long long)(vblock + nr - 1),
+		       (unsigned long long)v->info.size_sectors);
+		return -EINVAL;
+	}
+	for (j = 0; j < nr; j++) {
+		keys[j] = vblock + j;
+		values[j] = cpu_to_le64(VD_MAP_PACK(pblock + j, 0, 0));
+	}
+	r = vd_btree_insert_sorted(&pmd->map_info, v->root, keys, values, nr, &root, inserted);
+	if (r)
+		return vd_pmd_fail(pmd, r, "insert run", id);
+	v->root = root;
+	for (j = 0; j < nr; j++) {
+		if (inserted[j]) {
+			v->info.mapped_blocks++;
+			mask |= 1u << j;
+		}
+	}
+	if (was_unmapped)
+		*was_unmapped = mask;
+	v->info.transaction_id = le64_to_cpu(pmd->sb->transaction_id);
+	return 0;
+}
+
 int vd_pool_insert_new(struct vd_pool_metadata *pmd, u64 id, u64 vblock, vd_blk_t *pblock)
 {
 	int r = vd_pool_alloc_data_block(pmd, pblock);

@@ -144,6 +144,17 @@ int vd_pool_insert(struct vd_pool_metadata *pmd, u64 id, u64 vblock, u64 mapping
 /* The same; *was_unmapped (may be NULL) says whether @vblock was unmapped before. */
 int vd_pool_insert_ex(struct vd_pool_metadata *pmd, u64 id, u64 vblock, u64 mapping,
 		      bool *was_unmapped);
+/*
+ * Map the run vblock + j -> data block @pblock + j (slot 0), j < @nr, with
+ * one B+tree descent per leaf; @nr <= VD_POOL_INSERT_RUN_MAX.  The caller's
+ * references pass to the tree.  A bad argument (a block beyond the vdisk or
+ * the pool) is refused before anything changes and the references stay with
+ * the caller; a failure later breaks the pool metadata as vd_pool_insert()
+ * does.  Bit j of *was_unmapped (may be NULL) says vblock + j was unmapped.
+ */
+#define VD_POOL_INSERT_RUN_MAX 32
+int vd_pool_insert_run(struct vd_pool_metadata *pmd, u64 id, u64 vblock, vd_blk_t pblock,
+		       u32 nr, u32 *was_unmapped);
 /* Allocate a data block and map @vblock to it. */
 int vd_pool_insert_new(struct vd_pool_metadata *pmd, u64 id, u64 vblock, vd_blk_t *pblock);
 int vd_pool_remove(struct vd_pool_metadata *pmd, u64 id, u64 vblock);
