@@ -6,7 +6,8 @@
  * vdisks, compared after each step with an in-memory model (vdisk -> vblock
  * -> content id, name, user flags; a snapshot copies the map, not the name).
  * Writes go block by block or, as the kernel's fast path does, as runs of
- * blocks taken first and inserted with vd_pool_insert_run.  The data
+ * blocks taken first (vd_pool_alloc_data_blocks) and inserted with
+ * vd_pool_insert_run.  The data
  * device is modelled by content[pblock]: a block freed while still
  * referenced, then reused, shows up as a wrong content on lookup.  The
  * checker runs after every commit and must be clean, and the sharing census
@@ -289,7 +290,7 @@ static int do_commit(void)
 
 /*
  * Write [b, e) of vdisk @v as the kernel's fast path does: data blocks
- * first, then each run of consecutive ones in one vd_pool_insert_run, whose
+ * first, in runs (vd_pool_alloc_data_blocks), then each run of consecutive ones in one vd_pool_insert_run, whose
  * report of unmapped blocks must match the model.  Out of space: the blocks
  * taken go back unused and nothing is written.
  */
@@ -300,10 +301,13 @@ static int write_runs(unsigned int v, unsigned int b, unsigned int e)
 	u32 mask, expect;
 	int r = 0;
 
-	for (k = 0; k < nr; k++) {
-		r = vd_pool_alloc_data_block(P.pmd, &blocks[k]);
+	for (k = 0; k < nr; k += run) {
+		r = vd_pool_alloc_data_blocks(P.pmd, nr - k, &blocks[k], &run);
 		if (r)
 			break;
+		CHECK(run >= 1 && run <= nr - k);
+		for (j = 1; j < run; j++)
+			blocks[k + j] = blocks[k] + j;
 	}
 	if (r == -ENOSPC) {
 		while (k--)

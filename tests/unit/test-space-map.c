@@ -424,9 +424,93 @@ static int t_dec_blocks(void)
 	return 0;
 }
 
+/*
+ * vd_sm_new_blocks() against vd_sm_new_block() one at a time on a twin
+ * map: random run lengths, frees and commits (so the committed state has
+ * holes and runs stop at them), a wrap of the cursor, growth of the map
+ * (runs in the grown range) and running out.  Both must hand out the same
+ * blocks in the same order, every run within one bitmap, and end with the
+ * same counts and free count; every run block has count 1.
+ */
+#define NB_NR 10000		/* three bitmaps, the last one partial */
+
+static int t_new_blocks(void)
+{
+	static u32 want[NB_NR + 3000];
+	vd_blk_t nr = NB_NR, b, fb, fa, fm, first;
+	struct pfx a, m;
+	unsigned int round, i, k;
+	u32 got, ca, cm;
+	int ra, rm;
+
+	CHECK_R(pfx_format(&a, vd_dev_create_mem(2048, NULL), NB_NR, 256));
+	CHECK_R(pfx_format(&m, vd_dev_create_mem(2048, NULL), NB_NR, 256));
+	CHECK(vd_sm_new_blocks(a.dsm, 0, &first, &got) == -EINVAL && !got);
+	for (round = 0; round < 600; round++) {
+		u32 max = 1 + (u32)db_rnd(db_rnd(4) ? 64 : 5000);
+
+		ra = vd_sm_new_blocks(a.dsm, max, &first, &got);
+		if (ra == -ENOSPC) {
+			CHECK(vd_sm_new_block(m.dsm, &fm) == -ENOSPC);
+		} else {
+			CHECK_R(ra);
+			CHECK(got >= 1 && got <= max);
+			CHECK(first / VD_SM_ENTRIES_PER_BITMAP ==
+			      (first + got - 1) / VD_SM_ENTRIES_PER_BITMAP);
+			for (k = 0; k < got; k++) {
+				rm = vd_sm_new_block(m.dsm, &fm);
+				CHECK_R(rm);
+				CHECK(fm == first + k);
+				CHECK(cnt(a.dsm, first + k) == 1);
+				want[first + k] = 1;
+			}
+		}
+		/* Free some blocks: holes in the next transaction's free space. */
+		for (i = db_rnd(30); i; i--) {
+			b = db_rnd(nr);
+			if (!want[b])
+				continue;
+			CHECK_R(vd_sm_dec(a.dsm, b));
+			CHECK_R(vd_sm_dec(m.dsm, b));
+			want[b] = 0;
+		}
+		if (db_rnd(6) == 0) {
+			CHECK_R(pfx_commit(&a));
+			CHECK_R(pfx_commit(&m));
+		}
+		if (round == 400) {	/* grow: the new range is handed out too */
+			nr += 3000;
+			CHECK_R(vd_sm_extend(a.dsm, nr));
+			CHECK_R(vd_sm_extend(m.dsm, nr));
+		}
+	}
+	for (b = 0; b < nr; b++) {
+		CHECK_R(vd_sm_get_count(a.dsm, b, &ca));
+		CHECK_R(vd_sm_get_count(m.dsm, b, &cm));
+		CHECK(ca == want[b] && cm == want[b]);
+	}
+	vd_sm_get_nr_free(a.dsm, &fa);
+	vd_sm_get_nr_free(m.dsm, &fb);
+	CHECK(fa == fb);
+	CHECK_R(pfx_commit(&a));
+	CHECK_R(pfx_reopen(&a));
+	for (b = 0; b < nr; b++)
+		CHECK(cnt(a.dsm, b) == want[b]);
+	/* Everything taken: -ENOSPC, nothing handed out. */
+	while (!(ra = vd_sm_new_blocks(a.dsm, 4096, &first, &got)))
+		;
+	CHECK(ra == -ENOSPC && !got);
+	vd_sm_get_nr_free(a.dsm, &fa);
+	printf("# new_blocks: %llu blocks, %llu free after running out\n",
+	       (unsigned long long)nr, (unsigned long long)fa);
+	pfx_destroy(&a);
+	pfx_destroy(&m);
+	return 0;
+}
+
 int main(void)
 {
-	tap_plan(9);
+	tap_plan(10);
 	tap_ok(!t_basic(), "alloc/inc/dec/free counts, errors, persistence, sequential cursor");
 	tap_ok(!t_overflow(), "counts beyond 255 (overflow tree) in data and metadata maps");
 	tap_ok(!t_no_reuse(), "freed blocks come back only after commit");
@@ -435,6 +519,7 @@ int main(void)
 	tap_ok(!t_big(), "32 GiB metadata device: multi-leaf index, counts at the far end");
 	tap_ok(!t_iterate(), "iterate_counts reports every non-zero count in order");
 	tap_ok(!t_corrupt(), "inconsistent space map roots are refused at open");
+	tap_ok(!t_new_blocks(), "new_blocks: runs equal one new_block per block (holes, wrap, growth, out of space)");
 	tap_ok(!t_dec_blocks(), "dec_blocks: batches equal one dec per block (runs, duplicates, overflow, freed, errors)");
 	return tap_done();
 }

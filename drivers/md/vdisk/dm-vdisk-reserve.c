@@ -217,8 +217,9 @@ static bool room_for(struct vdisk_pool *pool, unsigned int n)
 static int ring_fill(struct vdisk_pool *pool, struct vdisk *vd, unsigned int n)
 {
 	struct vdisk_reserve *rsv = &vd->rsv;
-	unsigned int tail, i, added = 0;
-	vd_blk_t b;
+	unsigned int tail, i, j, added = 0;
+	vd_blk_t b, first;
+	u32 run;
 	int r = 0;
 
 	spin_lock_irq(&rsv->lock);
@@ -226,25 +227,29 @@ static int ring_fill(struct vdisk_pool *pool, struct vdisk *vd, unsigned int n)
 	/* Only this worker appends, so head + nr stays put while map() takes. */
 	tail = rsv->head + rsv->nr;
 	spin_unlock_irq(&rsv->lock);
-	for (i = 0; i < n; i++) {
-		r = vd_pool_alloc_data_block(pool->pmd, &b);
+	/* Runs of blocks: one refcount bitmap shadow takes a whole run. */
+	for (i = 0; i < n; i += run) {
+		r = vd_pool_alloc_data_blocks(pool->pmd, n - i, &first, &run);
 		if (r == -ENOSPC)
 			break;
 		if (r) {
 			vdisk_pool_metadata_error(pool, "allocate reserve", r);
 			return -EIO;
 		}
-		if (vdisk_pool_passdown_busy(pool, b)) {
-			/* Its discard is in flight: not for a write from map(). */
-			r = vd_pool_release_unused_data_block(pool->pmd, b);
-			if (r) {
-				vdisk_pool_metadata_error(pool, "release reserve", r);
-				return -EIO;
+		for (j = 0; j < run; j++) {
+			b = first + j;
+			if (vdisk_pool_passdown_busy(pool, b)) {
+				/* Its discard is in flight: not for a write from map(). */
+				r = vd_pool_release_unused_data_block(pool->pmd, b);
+				if (r) {
+					vdisk_pool_metadata_error(pool, "release reserve", r);
+					return -EIO;
+				}
+				continue;
 			}
-			continue;
+			rsv->ring[(tail + added) % VDISK_RESERVE_MAX] = b;
+			added++;
 		}
-		rsv->ring[(tail + added) % VDISK_RESERVE_MAX] = b;
-		added++;
 	}
 	pool->dirty = true;
 	if (!added)

@@ -60,6 +60,19 @@ int vd_pool_alloc_data_block(struct vd_pool_metadata *pmd, vd_blk_t *pblock)
 	return vd_pmd_fail(pmd, r, "allocate data block", 0);
 }
 
+int vd_pool_alloc_data_blocks(struct vd_pool_metadata *pmd, u32 max, vd_blk_t *first, u32 *nr)
+{
+	int r = vd_pmd_check_writable(pmd);
+
+	*nr = 0;
+	if (r)
+		return r;
+	r = vd_sm_new_blocks(pmd->dsm, max, first, nr);
+	if (r == -ENOSPC || r == -EINVAL)
+		return r;
+	return vd_pmd_fail(pmd, r, "allocate data blocks", 0);
+}
+
 int vd_pool_release_data_block(struct vd_pool_metadata *pmd, vd_blk_t pblock)
 {
 	__le64 le = cpu_to_le64(pblock);

@@ -127,6 +127,12 @@ int vd_pool_lookup(struct vd_pool_metadata *pmd, u64 id, u64 vblock, u64 *mappin
 int vd_pool_highest_mapped(struct vd_pool_metadata *pmd, u64 id, u64 *vblock);
 /* A new data block with count 1, owned by the caller until inserted. */
 int vd_pool_alloc_data_block(struct vd_pool_metadata *pmd, vd_blk_t *pblock);
+/*
+ * A run of up to @max new data blocks from *first, *nr (>= 1) of them, each
+ * with count 1 and owned by the caller (vd_sm_new_blocks: one refcount
+ * bitmap at most).  -ENOSPC when none is free.
+ */
+int vd_pool_alloc_data_blocks(struct vd_pool_metadata *pmd, u32 max, vd_blk_t *first, u32 *nr);
 /* Drop a reference the caller owns (e.g. an allocated block not inserted). */
 int vd_pool_release_data_block(struct vd_pool_metadata *pmd, vd_blk_t pblock);
 /*

@@ -516,6 +516,89 @@ int vd_sm_new_block(struct vd_space_map *sm, vd_blk_t *b)
 	return change(sm, VD_SM_OP_ALLOC, *b, 0);
 }
 
+/*
+ * Set the counts of @n free blocks from @b, all in one bitmap, to 1 with
+ * one shadow of it.  They are free in the committed state and ahead of the
+ * cursor, so free now as well (see the top of this file); a count that is
+ * not 0 means damaged metadata and changes nothing.
+ */
+static int apply_alloc_run(struct vd_space_map *sm, vd_blk_t b, u32 n)
+{
+	u32 off = b % E, i;
+	struct vd_sm_bitmap *bmp;
+	struct vd_sm_entry *e;
+	struct vd_block *blk;
+	int inc, r;
+
+	r = vd_tm_shadow_block(sm->tm, sm->cur[b / E].bitmap, &vd_sm_bitmap_validator, &blk,
+			       &inc);
+	if (r)
+		return r;
+	/* The shadow's allocation may have grown the arrays: look e up now. */
+	e = &sm->cur[b / E];
+	e->bitmap = vd_tm_block_ref(sm->tm, blk);
+	bmp = vd_block_data(blk);
+	for (i = 0; i < n; i++) {
+		if (bmp->counts[off + i]) {
+			pr_err("vdisk: space map: alloc of block %llu with count %u\n",
+			       (unsigned long long)(b + i), bmp->counts[off + i]);
+			r = -EILSEQ;
+		}
+	}
+	if (!r && e->nr_free < n) {
+		pr_err("vdisk: space map: bitmap %llu says %u free, %u are\n",
+		       (unsigned long long)(b / E), e->nr_free, n);
+		r = -EILSEQ;
+	}
+	if (!r) {
+		memset(bmp->counts + off, 1, n);
+		e->nr_free -= n;
+		sm->nr_allocated += n;
+		if (e->first_free >= off && e->first_free < off + n)
+			e->first_free = off + n;
+		bmp->nr_free = cpu_to_le32(e->nr_free);
+	}
+	vd_tm_unlock(sm->tm, blk);
+	if (!r)
+		mark_dirty(sm, b / E);
+	return r;
+}
+
+int vd_sm_new_blocks(struct vd_space_map *sm, u32 max, vd_blk_t *b, u32 *nr)
+{
+	vd_blk_t end;
+	u64 idx;
+	u32 n = 1;
+	int r;
+
+	*nr = 0;
+	if (!max)
+		return -EINVAL;
+	if (max == 1 || sm->bootstrap || sm->depth) {
+		r = vd_sm_new_block(sm, b);
+		if (!r)
+			*nr = 1;
+		return r;
+	}
+	r = find_free(sm, b);
+	if (r)
+		return r;
+	idx = *b / E;
+	/* find_free() left the committed bitmap of *b in scan_buf. */
+	if (*b < sm->com_nr_blocks && sm->scan_idx == idx) {
+		end = min3(sm->wrapped ? sm->txn_start : sm->nr_blocks, sm->com_nr_blocks,
+			   (idx + 1) * E);
+		while (n < max && *b + n < end && !sm->scan_buf[*b + n - idx * E])
+			n++;
+	}
+	sm->cursor = *b + n;
+	sm->depth++;
+	r = drain(sm, n == 1 ? apply(sm, VD_SM_OP_ALLOC, *b, 0) : apply_alloc_run(sm, *b, n));
+	if (!r)
+		*nr = n;
+	return r;
+}
+
 int vd_sm_inc(struct vd_space_map *sm, vd_blk_t b)
 {
 	int r = check_block(sm, b);

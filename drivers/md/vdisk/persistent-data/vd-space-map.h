@@ -44,6 +44,14 @@ int vd_sm_count_is_more_than_one(struct vd_space_map *sm, vd_blk_t b, int *resul
 /* Allocate one block (count 0 -> 1); -ENOSPC when nothing is free. */
 int vd_sm_new_block(struct vd_space_map *sm, vd_blk_t *b);
 int vd_sm_inc(struct vd_space_map *sm, vd_blk_t b);
+/*
+ * Allocate a run of up to @max (>= 1) consecutive blocks: *b is the first,
+ * *nr (1..@max) how many, each with count 1.  The run is the block
+ * vd_sm_new_block() would hand out and the free blocks right after it, up
+ * to the end of its refcount bitmap, so that one shadow of one bitmap takes
+ * them all; the same blocks one vd_sm_new_block() at a time would follow.
+ */
+int vd_sm_new_blocks(struct vd_space_map *sm, u32 max, vd_blk_t *b, u32 *nr);
 /* Count must be > 0; reaching 0 frees the block (reusable after commit). */
 int vd_sm_dec(struct vd_space_map *sm, vd_blk_t b);
 /*
