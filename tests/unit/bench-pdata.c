@@ -138,27 +138,37 @@ static void census(struct vd_pool_metadata *pmd, u64 id, u64 n, const char *what
 	       what, n / t, n / c, t, (unsigned long long)ex, (unsigned long long)sh);
 }
 
-/* A pool with one vdisk of @n blocks, then the census in three sharing states. */
-static void census_bench(const char *path, u64 n, u64 meta_blocks, unsigned int cache)
+/* A fresh pool of @nr_data 4 KiB data blocks on a new metadata file. */
+static int open_pool(const char *path, u64 meta_blocks, unsigned int cache, u64 nr_data,
+		     struct vd_dev **dev, struct vd_block_manager **bm,
+		     struct vd_pool_metadata **pmd)
 {
-	struct vd_pool_format_params fp = { .data_block_size = 8, .nr_data_blocks = n + n / 128 };
-	struct vd_pool_metadata *pmd;
-	struct vd_block_manager *bm;
-	struct vd_dev *dev;
-	vd_blk_t pb;
+	struct vd_pool_format_params fp = { .data_block_size = 8, .nr_data_blocks = nr_data };
 	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	u64 i;
 	int r;
 
 	if (fd < 0 || ftruncate(fd, (off_t)(meta_blocks * VD_METADATA_BLOCK_SIZE)))
 		die("create metadata file", -1);
 	close(fd);
-	dev = vd_dev_open_file(path, 1);
-	bm = dev ? vd_bm_user_create(dev, cache) : NULL;
-	if (!bm)
+	*dev = vd_dev_open_file(path, 1);
+	*bm = *dev ? vd_bm_user_create(*dev, cache) : NULL;
+	if (!*bm)
 		die("open metadata file", -1);
-	r = vd_pool_format(bm, &fp);
-	r = r ? r : vd_pool_open(bm, 0, &pmd);
+	r = vd_pool_format(*bm, &fp);
+	return r ? r : vd_pool_open(*bm, 0, pmd);
+}
+
+/* A pool with one vdisk of @n blocks, then the census in three sharing states. */
+static void census_bench(const char *path, u64 n, u64 meta_blocks, unsigned int cache)
+{
+	struct vd_pool_metadata *pmd;
+	struct vd_block_manager *bm;
+	struct vd_dev *dev;
+	vd_blk_t pb;
+	u64 i;
+	int r;
+
+	r = open_pool(path, meta_blocks, cache, n + n / 128, &dev, &bm, &pmd);
 	r = r ? r : vd_pool_create_vdisk(pmd, 1, n * 8);
 	for (i = 0; !r && i < n; i++) {
 		r = vd_pool_insert_new(pmd, 1, i, &pb);
@@ -194,7 +204,6 @@ static void census_bench(const char *path, u64 n, u64 meta_blocks, unsigned int 
  */
 static void write_path_bench(const char *path, u64 n, u64 meta_blocks, unsigned int cache)
 {
-	struct vd_pool_format_params fp = { .data_block_size = 8, .nr_data_blocks = 2 * n + 1024 };
 	double c_one = 0, c_run = 0, c;
 	struct vd_pool_metadata *pmd;
 	struct vd_block_manager *bm;
@@ -202,19 +211,10 @@ static void write_path_bench(const char *path, u64 n, u64 meta_blocks, unsigned 
 	vd_blk_t pb;
 	bool was_unmapped;
 	u32 got, mask, k;
-	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	u64 i;
 	int r;
 
-	if (fd < 0 || ftruncate(fd, (off_t)(meta_blocks * VD_METADATA_BLOCK_SIZE)))
-		die("create metadata file", -1);
-	close(fd);
-	dev = vd_dev_open_file(path, 1);
-	bm = dev ? vd_bm_user_create(dev, cache) : NULL;
-	if (!bm)
-		die("open metadata file", -1);
-	r = vd_pool_format(bm, &fp);
-	r = r ? r : vd_pool_open(bm, 0, &pmd);
+	r = open_pool(path, meta_blocks, cache, 2 * n + 1024, &dev, &bm, &pmd);
 	r = r ? r : vd_pool_create_vdisk(pmd, 1, n * 8);
 	r = r ? r : vd_pool_create_vdisk(pmd, 2, n * 8);
 	if (r)
