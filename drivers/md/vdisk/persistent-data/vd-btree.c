@@ -514,24 +514,31 @@ static int fill_leaf(struct vd_btree_info *info, struct vd_btree_node_header *n,
 	return r;
 }
 
-int vd_btree_insert_many(struct vd_btree_info *info, struct vd_ref root, const u64 *keys,
-			 const void *values, u32 nr, struct vd_ref *new_root, u32 *nr_done,
-			 u8 *inserted)
+/* Keys strictly increasing, at least one: 0, or -EINVAL. */
+static int check_sorted(const u64 *keys, u32 nr)
 {
-	struct vd_block *parent = NULL, *cur, *top;
-	struct vd_btree_node_header *n;
-	u64 key, hi = U64_MAX;
-	unsigned int depth;
 	u32 j;
-	int i, r;
 
-	*nr_done = 0;
 	if (!nr)
 		return -EINVAL;
 	for (j = 1; j < nr; j++)
 		if (keys[j] <= keys[j - 1])
 			return -EINVAL;
-	key = keys[0];
+	return 0;
+}
+
+/* vd_btree_insert_many() for keys check_sorted() accepted. */
+static int insert_one_leaf(struct vd_btree_info *info, struct vd_ref root, const u64 *keys,
+			   const void *values, u32 nr, struct vd_ref *new_root, u32 *nr_done,
+			   u8 *inserted)
+{
+	struct vd_block *parent = NULL, *cur, *top;
+	struct vd_btree_node_header *n;
+	u64 key = keys[0], hi = U64_MAX;
+	unsigned int depth;
+	int i, r;
+
+	*nr_done = 0;
 
 	r = vd_btree_shadow_node(info, root, &cur);
 	if (r)
@@ -591,18 +598,29 @@ out:
 	return r;
 }
 
+int vd_btree_insert_many(struct vd_btree_info *info, struct vd_ref root, const u64 *keys,
+			 const void *values, u32 nr, struct vd_ref *new_root, u32 *nr_done,
+			 u8 *inserted)
+{
+	int r = check_sorted(keys, nr);
+
+	*nr_done = 0;
+	*new_root = root;
+	return r ? r : insert_one_leaf(info, root, keys, values, nr, new_root, nr_done, inserted);
+}
+
 int vd_btree_insert_sorted(struct vd_btree_info *info, struct vd_ref root, const u64 *keys,
 			   const void *values, u32 nr, struct vd_ref *new_root, u8 *inserted)
 {
 	u32 done = 0, n;
-	int r = 0;
+	int r = check_sorted(keys, nr);
 
 	*new_root = root;
-	while (done < nr) {
+	while (!r && done < nr) {
 		const void *rest = (const u8 *)values + (size_t)info->vt.size * done;
 
-		r = vd_btree_insert_many(info, *new_root, keys + done, rest, nr - done, new_root,
-					 &n, inserted ? inserted + done : NULL);
+		r = insert_one_leaf(info, *new_root, keys + done, rest, nr - done, new_root, &n,
+				    inserted ? inserted + done : NULL);
 		if (r)
 			break;
 		done += n;

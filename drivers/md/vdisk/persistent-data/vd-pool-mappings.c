@@ -145,7 +145,7 @@ int vd_pool_insert_run(struct vd_pool_metadata *pmd, u64 id, u64 vblock, vd_blk_
 	if (r)
 		return r;
 	if (!nr || nr > VD_POOL_INSERT_RUN_MAX || vblock + nr < vblock ||
-	    pblock + nr > VD_MAP_BLOCK_MASK)
+	    pblock > VD_MAP_BLOCK_MASK || nr - 1 > VD_MAP_BLOCK_MASK - pblock)
 		return -EINVAL;
 	r = check_mapping(pmd, id, vblock + nr - 1, VD_MAP_PACK(pblock + nr - 1, 0, 0));
 	if (r)
