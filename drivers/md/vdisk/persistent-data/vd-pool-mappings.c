@@ -92,6 +92,26 @@ int vd_pool_release_unused_data_block(struct vd_pool_metadata *pmd, vd_blk_t pbl
 	return vd_pmd_fail(pmd, vd_sm_dec(pmd->dsm, pblock), "release unused data block", 0);
 }
 
+/* The vdisk that blocks [vblock, vblock + nr) of vdisk @id are inserted into. */
+static int vdisk_for_insert(struct vd_pool_metadata *pmd, u64 id, u64 vblock, u32 nr,
+			    struct vd_pool_vdisk **v)
+{
+	int r = vd_pmd_get_vdisk(pmd, id, v);
+	u64 size;
+
+	if (r)
+		return r == -ENODATA ? -ENOENT : r;
+	size = vd_pmd_size_blocks(pmd, (*v)->info.size_sectors);
+	if (vblock >= size || nr > size - vblock) {
+		pr_err("vdisk %llu: block %llu is beyond its size of %llu sectors\n",
+		       (unsigned long long)id,
+		       (unsigned long long)(vblock >= size ? vblock : size),
+		       (unsigned long long)(*v)->info.size_sectors);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int vd_pool_insert(struct vd_pool_metadata *pmd, u64 id, u64 vblock, u64 mapping)
 {
 	return vd_pool_insert_ex(pmd, id, vblock, mapping, NULL);
@@ -110,15 +130,9 @@ int vd_pool_insert_ex(struct vd_pool_metadata *pmd, u64 id, u64 vblock, u64 mapp
 	r = check_mapping(pmd, id, vblock, mapping);
 	if (r)
 		return r;
-	r = vd_pmd_get_vdisk(pmd, id, &v);
+	r = vdisk_for_insert(pmd, id, vblock, 1, &v);
 	if (r)
-		return r == -ENODATA ? -ENOENT : r;
-	if (vblock >= vd_pmd_size_blocks(pmd, v->info.size_sectors)) {
-		pr_err("vdisk %llu: block %llu is beyond its size of %llu sectors\n",
-		       (unsigned long long)id, (unsigned long long)vblock,
-		       (unsigned long long)v->info.size_sectors);
-		return -EINVAL;
-	}
+		return r;
 	r = vd_btree_insert(&pmd->map_info, v->root, vblock, &le, &root, &inserted);
 	if (r)
 		return vd_pmd_fail(pmd, r, "insert", id);
@@ -150,16 +164,9 @@ int vd_pool_insert_run(struct vd_pool_metadata *pmd, u64 id, u64 vblock, vd_blk_
 	r = check_mapping(pmd, id, vblock + nr - 1, VD_MAP_PACK(pblock + nr - 1, 0, 0));
 	if (r)
 		return r;	/* the last block is the highest: the run is in the pool */
-	r = vd_pmd_get_vdisk(pmd, id, &v);
+	r = vdisk_for_insert(pmd, id, vblock, nr, &v);
 	if (r)
-		return r == -ENODATA ? -ENOENT : r;
-	if (vblock + nr > vd_pmd_size_blocks(pmd, v->info.size_sectors)) {
-		pr_err("vdisk %llu: blocks %llu..%llu reach beyond its size of %llu sectors\n",
-		       (unsigned long long)id, (unsigned long long)vblock,
-		       (unsigned long long)(vblock + nr - 1),
-		       (unsigned long long)v->info.size_sectors);
-		return -EINVAL;
-	}
+		return r;
 	for (j = 0; j < nr; j++) {
 		keys[j] = vblock + j;
 		values[j] = cpu_to_le64(VD_MAP_PACK(pblock + j, 0, 0));

@@ -517,8 +517,8 @@ int vd_sm_new_block(struct vd_space_map *sm, vd_blk_t *b)
 }
 
 /*
- * Set the counts of @n free blocks from @b, all in one bitmap, to 1 with
- * one shadow of it.  They are free in the committed state and ahead of the
+ * Set the counts of @n (>= 1) free blocks from @b, all in one bitmap, to 1
+ * with one shadow of it.  They are free in the committed state and ahead of the
  * cursor, so free now as well (see the top of this file); a count that is
  * not 0 means damaged metadata and changes nothing.
  */
@@ -574,7 +574,7 @@ int vd_sm_new_blocks(struct vd_space_map *sm, u32 max, vd_blk_t *b, u32 *nr)
 	*nr = 0;
 	if (!max)
 		return -EINVAL;
-	if (max == 1 || sm->bootstrap || sm->depth) {
+	if (sm->bootstrap || sm->depth) {
 		r = vd_sm_new_block(sm, b);
 		if (!r)
 			*nr = 1;
@@ -593,7 +593,7 @@ int vd_sm_new_blocks(struct vd_space_map *sm, u32 max, vd_blk_t *b, u32 *nr)
 	}
 	sm->cursor = *b + n;
 	sm->depth++;
-	r = drain(sm, n == 1 ? apply(sm, VD_SM_OP_ALLOC, *b, 0) : apply_alloc_run(sm, *b, n));
+	r = drain(sm, apply_alloc_run(sm, *b, n));
 	if (!r)
 		*nr = n;
 	return r;
