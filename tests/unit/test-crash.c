@@ -96,8 +96,8 @@ static void workload_step(struct vd_pool_metadata *pmd)
 				cur.map[v][b + i] = rsv[i] + 1;
 			else
 				vd_pool_release_unused_data_block(pmd, rsv[i]);
-		for (; i < n; i++)
-			vd_pool_release_unused_data_block(pmd, rsv[i]);
+		if (i < n)	/* the rest given back in one batch, as at a commit */
+			vd_pool_release_unused_data_blocks(pmd, rsv + i, n - i);
 	} else {				/* name, rename or unname */
 		b = pt_below(&seed, ARRAY_SIZE(names) + 1);
 		if (!vd_pool_set_name(pmd, v, b ? names[b - 1] : "")) {

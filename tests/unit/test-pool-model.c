@@ -310,8 +310,8 @@ static int write_runs(unsigned int v, unsigned int b, unsigned int e)
 			blocks[k + j] = blocks[k] + j;
 	}
 	if (r == -ENOSPC) {
-		while (k--)
-			CHECK_R(vd_pool_release_unused_data_block(P.pmd, blocks[k]));
+		if (k)
+			CHECK_R(vd_pool_release_unused_data_blocks(P.pmd, blocks, k));
 		return 0;
 	}
 	CHECK_R(r);

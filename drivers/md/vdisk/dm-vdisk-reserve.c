@@ -467,17 +467,24 @@ static void ring_take_all(struct vdisk *vd, unsigned int *first, unsigned int *n
 
 int vdisk_reserve_release(struct vdisk_pool *pool, struct vdisk *vd)
 {
-	unsigned int first, n, i;
+	unsigned int first, n, i, part;
 	int r = 0;
 
 	lockdep_assert_held_write(&pool->md_lock);
 	if (!vd->rsv.ring || pool->mode >= VDISK_MODE_RO)
 		return 0;
 	ring_take_all(vd, &first, &n);
-	for (i = 0; i < n && !r; i++) {
-		vd_blk_t b = vd->rsv.ring[(first + i) % VDISK_RESERVE_MAX];
+	/*
+	 * At most two stretches of the ring (it wraps); the blocks of each are
+	 * mostly one run, so this is a visit or two of one refcount bitmap
+	 * per commit, not one per block (a sync-write workload pays it per
+	 * fsync).
+	 */
+	for (i = 0; i < n && !r; i += part) {
+		unsigned int at = (first + i) % VDISK_RESERVE_MAX;
 
-		r = vd_pool_release_unused_data_block(pool->pmd, b);
+		part = min(n - i, VDISK_RESERVE_MAX - at);
+		r = vd_pool_release_unused_data_blocks(pool->pmd, vd->rsv.ring + at, part);
 	}
 	if (r)
 		return vdisk_pool_metadata_error(pool, "release reserve", r);

@@ -83,13 +83,20 @@ int vd_pool_release_data_block(struct vd_pool_metadata *pmd, vd_blk_t pblock)
 	return vd_pmd_fail(pmd, vd_pmd_map_dec(pmd, &le), "release data block", 0);
 }
 
-int vd_pool_release_unused_data_block(struct vd_pool_metadata *pmd, vd_blk_t pblock)
+int vd_pool_release_unused_data_blocks(struct vd_pool_metadata *pmd, const vd_blk_t *blocks,
+				       unsigned int nr)
 {
 	int r = vd_pmd_check_writable(pmd);
 
 	if (r)
 		return r;
-	return vd_pmd_fail(pmd, vd_sm_dec(pmd->dsm, pblock), "release unused data block", 0);
+	return vd_pmd_fail(pmd, vd_sm_dec_blocks(pmd->dsm, blocks, nr, NULL, NULL),
+			   "release unused data blocks", 0);
+}
+
+int vd_pool_release_unused_data_block(struct vd_pool_metadata *pmd, vd_blk_t pblock)
+{
+	return vd_pool_release_unused_data_blocks(pmd, &pblock, 1);
 }
 
 /* The vdisk that blocks [vblock, vblock + nr) of vdisk @id are inserted into. */

@@ -142,6 +142,13 @@ int vd_pool_release_data_block(struct vd_pool_metadata *pmd, vd_blk_t pblock);
  */
 int vd_pool_release_unused_data_block(struct vd_pool_metadata *pmd, vd_blk_t pblock);
 /*
+ * The same for @nr blocks (a reserve given back at a commit): neighbouring
+ * blocks share one visit of their refcount bitmap (vd_sm_dec_blocks).  On
+ * an error the pool is failed, as for every metadata change.
+ */
+int vd_pool_release_unused_data_blocks(struct vd_pool_metadata *pmd, const vd_blk_t *blocks,
+				       unsigned int nr);
+/*
  * Map @vblock to @mapping; the caller's reference on the data block passes
  * to the tree (on failure it stays with the caller).  The previous mapping,
  * if any, loses its reference.
