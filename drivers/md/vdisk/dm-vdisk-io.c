@@ -207,7 +207,7 @@ static int map_read(struct vdisk *vd, struct bio *bio)
 		bio_endio(bio);
 		return DM_MAPIO_SUBMITTED;
 	}
-	vdisk_defer_bio(pool, bio);
+	vdisk_queue_read(vd, bio);
 	return DM_MAPIO_SUBMITTED;
 }
 
@@ -387,11 +387,14 @@ int vdisk_bio_end_io(struct vdisk *vd, struct bio *bio, blk_status_t *error)
 	return DM_ENDIO_DONE;
 }
 
-/* ---------------- worker: lookups and reads ---------------- */
+/* ---------------- lookups and reads ---------------- */
 
-/* Mapping of @vblock from the cache or the metadata (filling the cache). */
-static int worker_lookup(struct vdisk_pool *pool, struct vdisk *vd, u64 vblock,
-			 vd_blk_t *block, bool *excl)
+/*
+ * Mapping of @vblock from the cache or the metadata (filling the cache);
+ * from the worker or a read queue (dm-vdisk-read-queue.c).
+ */
+static int lookup_mapping(struct vdisk_pool *pool, struct vdisk *vd, u64 vblock,
+			  vd_blk_t *block, bool *excl)
 {
 	u64 m;
 	int r;
@@ -426,7 +429,7 @@ static int worker_lookup(struct vdisk_pool *pool, struct vdisk *vd, u64 vblock,
 	return r;
 }
 
-static void process_read(struct vdisk_pool *pool, struct bio *bio)
+void vdisk_read_from_metadata(struct vdisk_pool *pool, struct bio *bio)
 {
 	struct vdisk_bio *vb = vdisk_bio_data(bio);
 	vd_blk_t block;
@@ -434,7 +437,7 @@ static void process_read(struct vdisk_pool *pool, struct bio *bio)
 	int r;
 
 	vb->epoch = vdisk_io_enter(pool);
-	r = worker_lookup(pool, vb->vd, vb->vblock, &block, &excl);
+	r = lookup_mapping(pool, vb->vd, vb->vblock, &block, &excl);
 	if (r) {
 		vdisk_io_exit(pool, vb->epoch);
 		vb->epoch = -1;
@@ -1013,7 +1016,7 @@ static void process_write(struct vdisk_pool *pool, struct bio *bio)
 			return;
 		}
 		vb->epoch = vdisk_io_enter(pool);
-		r = worker_lookup(pool, vd, vb->vblock, &block, &excl);
+		r = lookup_mapping(pool, vd, vb->vblock, &block, &excl);
 		if (!r && excl) {
 			if (wz)
 				wz_zero_in_place(pool, bio, block);
@@ -1297,7 +1300,7 @@ static void process_deferred(struct vdisk_pool *pool)
 		else if (bio_op(bio) == REQ_OP_WRITE_ZEROES)
 			process_write_zeroes(pool, bio);
 		else if (bio_op(bio) == REQ_OP_READ)
-			process_read(pool, bio);
+			vdisk_read_from_metadata(pool, bio);	/* FUA; others: read queues */
 		else
 			process_write(pool, bio);
 		cond_resched();
@@ -1316,9 +1319,12 @@ static bool reclaim_should_stop(void *context)
 
 	/*
 	 * A racy peek at the queue is enough: a bio queued just after it
-	 * waits until the next ask, or at worst the end of the slice.
+	 * waits until the next ask, or at worst the end of the slice.  A
+	 * waiter on md_lock (the step holds it exclusive) is a read queue's
+	 * lookup or a message: it goes first too.
 	 */
 	return READ_ONCE(y->pool->deferred_bios.head) ||
+	       rwsem_is_contended(&y->pool->md_lock) ||
 	       ktime_get_ns() >= y->deadline;
 }
 

@@ -944,6 +944,8 @@ static void vdisk_pool_free(struct vdisk_pool *pool)
 {
 	if (pool->wq)
 		destroy_workqueue(pool->wq);
+	if (pool->io_wq)
+		destroy_workqueue(pool->io_wq);
 	if (pool->pmd)
 		vd_pool_close(pool->pmd);
 	if (pool->bm)
@@ -1061,6 +1063,10 @@ static int vdisk_pool_create_locked(struct mapped_device *md, struct vdisk_pool_
 	pool->wq = alloc_ordered_workqueue("vdisk-pool-%s", WQ_MEM_RECLAIM,
 					   dm_device_name(md));
 	if (!pool->wq)
+		goto bad;
+	pool->io_wq = alloc_workqueue("vdisk-io-%s", WQ_UNBOUND | WQ_MEM_RECLAIM, 0,
+				      dm_device_name(md));
+	if (!pool->io_wq)
 		goto bad;
 
 	r = vdisk_pool_open_metadata(pool, pc, error);

@@ -69,6 +69,7 @@ static int vdisk_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	vd->ti = ti;
 	INIT_LIST_HEAD(&vd->list);
 	vdisk_cache_init(vd);
+	vdisk_read_queue_init(vd);
 	vdisk_census_init(vd);
 
 	if (kstrtou64(argv[1], 10, &vd->id) || vd->id == U64_MAX) {
@@ -171,6 +172,7 @@ static void vdisk_dtr(struct dm_target *ti)
 	struct vdisk_pool *pool = vd->pool;
 
 	vdisk_census_stop(vd);
+	vdisk_read_queue_stop(vd);
 	/*
 	 * Suspended: no fast-path write in flight, and vdisk_md_lock()
 	 * inserted the completed ones, so nothing refers to @vd after this.

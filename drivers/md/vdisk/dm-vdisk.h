@@ -175,6 +175,11 @@ struct vdisk_pool {
 	bool stopping;			/* last reference gone: no more reclaim */
 
 	struct workqueue_struct *wq;
+	/*
+	 * Unbound and concurrent: work of one vdisk that needs no ordering
+	 * against the metadata changes (dm-vdisk-read-queue.c).
+	 */
+	struct workqueue_struct *io_wq;
 	struct work_struct worker;
 	struct delayed_work waker;	/* periodic commit */
 	struct delayed_work no_space_timeout;
@@ -309,6 +314,10 @@ struct vdisk {
 	struct xarray cache;
 	atomic_long_t cache_entries;
 	struct vdisk_reserve rsv;	/* fast-path allocation (dm-vdisk-reserve.c) */
+	/* Reads that missed the cache, looked up off the worker (dm-vdisk-read-queue.c). */
+	spinlock_t read_lock;		/* read_bios, irq-safe */
+	struct bio_list read_bios;
+	struct work_struct read_work;	/* on pool->io_wq */
 	/*
 	 * Sharing census for the status (dm-vdisk-census.c).  census_lock
 	 * guards the cached result: census_exclusive/shared are exact while
@@ -415,6 +424,11 @@ int vdisk_bio_map(struct vdisk *vd, struct bio *bio);
 int vdisk_bio_end_io(struct vdisk *vd, struct bio *bio, blk_status_t *error);
 void vdisk_pool_do_work(struct work_struct *ws);
 void vdisk_defer_bio(struct vdisk_pool *pool, struct bio *bio);
+/*
+ * A read the cache could not serve: looked up in the metadata (md_lock
+ * shared), then sent down or completed; from the worker or a read queue.
+ */
+void vdisk_read_from_metadata(struct vdisk_pool *pool, struct bio *bio);
 void vdisk_requeue_no_space(struct vdisk_pool *pool);
 void vdisk_suspend_no_space(struct vdisk *vd, int state);
 void vdisk_fail_no_space(struct vdisk_pool *pool);
@@ -497,6 +511,12 @@ bool vdisk_fast_write_inserts_due(struct vdisk_pool *pool);
 void vdisk_fast_write_insert_all(struct vdisk_pool *pool);
 /* md_lock exclusive, with every completed fast-path write inserted. */
 void vdisk_md_lock(struct vdisk_pool *pool);
+
+/* dm-vdisk-read-queue.c: reads that missed the mapping cache. */
+void vdisk_read_queue_init(struct vdisk *vd);
+/* Before @vd goes away (suspended, nothing queued): the work item has returned. */
+void vdisk_read_queue_stop(struct vdisk *vd);
+void vdisk_queue_read(struct vdisk *vd, struct bio *bio);
 
 /* dm-vdisk-census.c: exclusive/shared counts of a vdisk for its status. */
 void vdisk_census_init(struct vdisk *vd);
