@@ -249,6 +249,70 @@ static void write_path_bench(const char *path, u64 n, u64 meta_blocks, unsigned 
 	vd_dev_close(dev);
 }
 
+static bool always_stop(void *context)
+{
+	(void)context;
+	return true;
+}
+
+/*
+ * Reclaim of a deleted vdisk of @n blocks written sequentially (so one
+ * step's leaves free runs of neighbouring blocks), in the kernel's steps
+ * (vd_pool_reclaim, budget 256 nodes, a commit every 64 steps), twice: each
+ * step running to its budget, and each step stopping after its first node
+ * (as when a lookup waits for md_lock all the time: reclaim_should_stop()).
+ */
+static void reclaim_bench(const char *path, u64 n, u64 meta_blocks, unsigned int cache)
+{
+	struct vd_btree_yield stop_at_once = { .should_stop = always_stop };
+	const struct vd_btree_yield *yields[2] = { NULL, &stop_at_once };
+	struct vd_pool_metadata *pmd;
+	struct vd_block_manager *bm;
+	struct vd_dev *dev;
+	double c[2];
+	u64 i, steps[2];
+	u32 got, mask, k;
+	vd_blk_t pb;
+	bool more;
+	int r, m;
+
+	r = open_pool(path, meta_blocks, cache, 2 * n + 1024, &dev, &bm, &pmd);
+	for (m = 0; m < 2 && !r; m++) {
+		r = vd_pool_create_vdisk(pmd, m + 1, n * 8);
+		for (i = 0; !r && i < n; i += k) {
+			r = vd_pool_alloc_data_blocks(pmd, (u32)min_t(u64, n - i, 256), &pb, &got);
+			for (k = 0; !r && k < got; k += min_t(u32, got - k, 32))
+				r = vd_pool_insert_run(pmd, m + 1, i + k, pb + k,
+						       min_t(u32, got - k, 32), &mask);
+			if (!r && ((i + k) >> 16) != (i >> 16))
+				r = vd_pool_commit(pmd);
+		}
+	}
+	r = r ? r : vd_pool_commit(pmd);
+	if (r)
+		die("reclaim pool fill", r);
+	for (m = 0; m < 2 && !r; m++) {
+		r = vd_pool_delete_vdisk(pmd, m + 1);
+		r = r ? r : vd_pool_commit(pmd);
+		c[m] = cpu();
+		steps[m] = 0;
+		do {
+			r = r ? r : vd_pool_reclaim(pmd, 256, yields[m], &more);
+			if (!r && !(++steps[m] & 63))
+				r = vd_pool_commit(pmd);
+		} while (!r && more);
+		r = r ? r : vd_pool_commit(pmd);
+		c[m] = cpu() - c[m];
+	}
+	if (r)
+		die("reclaim", r);
+	printf("reclaim of a sequentially written vdisk: %.0f blocks per CPU second in steps of 256 nodes (%llu steps), %.0f stopping after one node (%llu steps)\n",
+	       n / c[0], (unsigned long long)steps[0], n / c[1], (unsigned long long)steps[1]);
+	vd_pool_close(pmd);
+	vd_bm_destroy(bm);
+	vd_dev_close(dev);
+}
+
 int main(int argc, char **argv)
 {
 	u64 n = argc > 1 ? strtoull(argv[1], NULL, 0) : 1ULL << 20;
@@ -353,6 +417,7 @@ int main(int argc, char **argv)
 	pfx_destroy(&f);
 	census_bench(path, n, meta_blocks, cache);
 	write_path_bench(path, n, meta_blocks, cache);
+	reclaim_bench(path, n, meta_blocks, cache);
 	unlink(path);
 
 	getrusage(RUSAGE_SELF, &ru);
