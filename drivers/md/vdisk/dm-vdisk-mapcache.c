@@ -90,9 +90,12 @@ static void cache_remove(struct vdisk *vd, unsigned long first, unsigned long la
 
 /*
  * Forget every entry but the pending ones (md_lock held exclusive, or @vd
- * not in use yet).  The entries may have said "exclusive" to fast-path
- * writes still in flight: the next copy-on-write waits for them
- * (vdisk_pool_cow_barrier()).
+ * not in use yet; or shared, by a lookup's fill that found the cache over
+ * its bound: cache_store(), possibly on a read queue beside the worker).
+ * The entries may have said "exclusive" to fast-path writes still in
+ * flight: the next copy-on-write waits for them (vdisk_pool_cow_barrier()).
+ * A drop under shared is over, cow_barrier set, before the worker's next
+ * exclusive section, where it decides whether a write copies.
  */
 void vdisk_cache_drop(struct vdisk *vd)
 {

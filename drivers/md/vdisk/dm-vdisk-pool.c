@@ -170,10 +170,12 @@ static void vdisk_io_drain(struct vdisk_pool *pool)
 
 /*
  * Worker, before copy-on-write reads an old block: if a mapping cache lost
- * entries since the last barrier (md_lock exclusive: vdisk_cache_drop()
- * sets pool->cow_barrier), fast-path writes that used those "exclusive"
- * hints may still be in flight to the old block; wait for them, or the
- * copy would miss acknowledged data.
+ * entries since the last barrier (vdisk_cache_drop() sets
+ * pool->cow_barrier, under md_lock: exclusive, or shared by a fill over
+ * the cache's bound, done before the worker's exclusive section decided
+ * to copy), fast-path writes that used those "exclusive" hints may still
+ * be in flight to the old block; wait for them, or the copy would miss
+ * acknowledged data.
  */
 void vdisk_pool_cow_barrier(struct vdisk_pool *pool)
 {
