@@ -27,7 +27,7 @@
 # only that many, evenly spread (every mark is kept).
 #
 # vdisk-timeout: 7200
-# vdisk-cost: 740 3000
+# vdisk-cost: 714 3000
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 

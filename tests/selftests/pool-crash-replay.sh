@@ -15,8 +15,8 @@
 # evenly spread (all of them when there are fewer), to fit TCG.
 # vdisk-log-replay replays discards as zeroes.
 #
-# vdisk-timeout: 600
-# vdisk-cost: 146 387
+# vdisk-timeout: 1200
+# vdisk-cost: 151 620
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 

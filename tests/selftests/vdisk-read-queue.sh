@@ -18,7 +18,7 @@
 # return within 30 s".
 #
 # vdisk-timeout: 240
-# vdisk-cost: 5 -
+# vdisk-cost: 5 23
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pool.sh"
 
