@@ -158,6 +158,14 @@ static int open_pool(const char *path, u64 meta_blocks, unsigned int cache, u64 
 	return r ? r : vd_pool_open(*bm, 0, pmd);
 }
 
+static void close_pool(struct vd_dev *dev, struct vd_block_manager *bm,
+		       struct vd_pool_metadata *pmd)
+{
+	vd_pool_close(pmd);
+	vd_bm_destroy(bm);
+	vd_dev_close(dev);
+}
+
 /* A pool with one vdisk of @n blocks, then the census in three sharing states. */
 static void census_bench(const char *path, u64 n, u64 meta_blocks, unsigned int cache)
 {
@@ -190,9 +198,30 @@ static void census_bench(const char *path, u64 n, u64 meta_blocks, unsigned int 
 	if (r)
 		die("overwrite", r);
 	census(pmd, 1, n, "every 256th block overwritten");
-	vd_pool_close(pmd);
-	vd_bm_destroy(bm);
-	vd_dev_close(dev);
+	close_pool(dev, bm, pmd);
+}
+
+/*
+ * Blocks 0..@n-1 of vdisk @id written as the fast path does: a reserve
+ * refill in runs, then the blocks inserted 32 at a time; a commit each
+ * time the count passes a multiple of 65536.
+ */
+static int write_in_runs(struct vd_pool_metadata *pmd, u64 id, u64 n)
+{
+	u32 got, mask, k;
+	vd_blk_t pb;
+	u64 i;
+	int r = 0;
+
+	for (i = 0; !r && i < n; i += k) {
+		r = vd_pool_alloc_data_blocks(pmd, (u32)min_t(u64, n - i, 256), &pb, &got);
+		for (k = 0; !r && k < got; k += min_t(u32, got - k, 32))
+			r = vd_pool_insert_run(pmd, id, i + k, pb + k, min_t(u32, got - k, 32),
+					       &mask);
+		if (!r && ((i + k) >> 16) != (i >> 16))
+			r = vd_pool_commit(pmd);
+	}
+	return r;
 }
 
 /*
@@ -210,7 +239,6 @@ static void write_path_bench(const char *path, u64 n, u64 meta_blocks, unsigned 
 	struct vd_dev *dev;
 	vd_blk_t pb;
 	bool was_unmapped;
-	u32 got, mask, k;
 	u64 i;
 	int r;
 
@@ -229,24 +257,14 @@ static void write_path_bench(const char *path, u64 n, u64 meta_blocks, unsigned 
 	r = r ? r : vd_pool_commit(pmd);
 	c_one = cpu() - c;
 	c = cpu();
-	for (i = 0; !r && i < n; i += k) {
-		/* A reserve refill in runs, then the blocks inserted 32 at a time. */
-		r = vd_pool_alloc_data_blocks(pmd, (u32)min_t(u64, n - i, 256), &pb, &got);
-		for (k = 0; !r && k < got; k += min_t(u32, got - k, 32))
-			r = vd_pool_insert_run(pmd, 2, i + k, pb + k, min_t(u32, got - k, 32),
-					       &mask);
-		if (!r && ((i + k) >> 16) != (i >> 16))
-			r = vd_pool_commit(pmd);
-	}
+	r = r ? r : write_in_runs(pmd, 2, n);
 	r = r ? r : vd_pool_commit(pmd);
 	c_run = cpu() - c;
 	if (r)
 		die("write path", r);
 	printf("write path metadata, sequential: %.2f us CPU per block one at a time, %.2f us in runs (%.1fx)\n",
 	       c_one * 1e6 / n, c_run * 1e6 / n, c_one / c_run);
-	vd_pool_close(pmd);
-	vd_bm_destroy(bm);
-	vd_dev_close(dev);
+	close_pool(dev, bm, pmd);
 }
 
 static bool always_stop(void *context)
@@ -270,23 +288,14 @@ static void reclaim_bench(const char *path, u64 n, u64 meta_blocks, unsigned int
 	struct vd_block_manager *bm;
 	struct vd_dev *dev;
 	double c[2];
-	u64 i, steps[2];
-	u32 got, mask, k;
-	vd_blk_t pb;
+	u64 steps[2];
 	bool more;
 	int r, m;
 
 	r = open_pool(path, meta_blocks, cache, 2 * n + 1024, &dev, &bm, &pmd);
 	for (m = 0; m < 2 && !r; m++) {
 		r = vd_pool_create_vdisk(pmd, m + 1, n * 8);
-		for (i = 0; !r && i < n; i += k) {
-			r = vd_pool_alloc_data_blocks(pmd, (u32)min_t(u64, n - i, 256), &pb, &got);
-			for (k = 0; !r && k < got; k += min_t(u32, got - k, 32))
-				r = vd_pool_insert_run(pmd, m + 1, i + k, pb + k,
-						       min_t(u32, got - k, 32), &mask);
-			if (!r && ((i + k) >> 16) != (i >> 16))
-				r = vd_pool_commit(pmd);
-		}
+		r = r ? r : write_in_runs(pmd, m + 1, n);
 	}
 	r = r ? r : vd_pool_commit(pmd);
 	if (r)
@@ -308,9 +317,7 @@ static void reclaim_bench(const char *path, u64 n, u64 meta_blocks, unsigned int
 		die("reclaim", r);
 	printf("reclaim of a sequentially written vdisk: %.0f blocks per CPU second in steps of 256 nodes (%llu steps), %.0f stopping after one node (%llu steps)\n",
 	       n / c[0], (unsigned long long)steps[0], n / c[1], (unsigned long long)steps[1]);
-	vd_pool_close(pmd);
-	vd_bm_destroy(bm);
-	vd_dev_close(dev);
+	close_pool(dev, bm, pmd);
 }
 
 int main(int argc, char **argv)
