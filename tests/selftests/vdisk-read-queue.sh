@@ -48,18 +48,20 @@ write_both() {
 still_waiting() {
 	kill -0 "$FLUSHER" 2> /dev/null || { echo "the flush already returned"; return 1; }
 }
+reader_gone() {
+	! kill -0 "$READER" 2> /dev/null
+}
 # 4 MiB of b from 8 MiB on, never read nor written, in the background:
 # READ_DONE says whether it returned within 30 s.
 read_b() {
 	dd if=/dev/mapper/rq-b bs=64k skip=128 count=64 iflag=direct status=none |
 		sha256sum | cut -d' ' -f1 > "$T/b.sum" &
-	_reader=$!
-	_i=0
-	while kill -0 "$_reader" 2> /dev/null && [ "$_i" -lt 150 ]; do
-		sleep 0.2
-		_i=$((_i + 1))
-	done
-	kill -0 "$_reader" 2> /dev/null && READ_DONE=no || READ_DONE=yes
+	READER=$!
+	if wait_for "the reads of b" 30 reader_gone > /dev/null; then
+		READ_DONE=yes
+	else
+		READ_DONE=no
+	fi
 }
 b_read_zeros() {
 	[ "$READ_DONE" = yes ] || { echo "the reads of b did not return within 30 s"; return 1; }
